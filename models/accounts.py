@@ -1,0 +1,48 @@
+"""Accounts (tenants), their members and members' login sessions."""
+from tortoise import fields
+from tortoise.models import Model
+
+from models.enums import Plan, Role
+
+
+class Account(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    plan = fields.CharEnumField(Plan, max_length=20, default=Plan.TEAM)
+    webhook_secret = fields.CharField(max_length=128)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "account"
+
+
+class User(Model):
+    """A team member with their own login. Deactivated members keep their rows
+    (history stays attributed) but can no longer log in or be assigned."""
+
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField("models.Account", related_name="users", on_delete=fields.CASCADE)
+    email = fields.CharField(max_length=254, unique=True)
+    name = fields.CharField(max_length=200)
+    role = fields.CharEnumField(Role, max_length=20, default=Role.AGENT)
+    password_hash = fields.CharField(max_length=255)
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "user"
+        indexes = (("account_id", "active"),)
+
+
+class Session(Model):
+    """A bearer token. Only its SHA-256 is stored, so a database leak leaks no tokens."""
+
+    id = fields.IntField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", related_name="sessions", on_delete=fields.CASCADE)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "session"

@@ -1,0 +1,83 @@
+"""Contacts, their conversations, and everything that happens in a conversation."""
+from tortoise import fields
+from tortoise.models import Model
+
+from models.enums import ConversationStatus, MessageDirection
+
+
+class Contact(Model):
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField("models.Account", related_name="contacts", on_delete=fields.CASCADE)
+    phone = fields.CharField(max_length=20, description="E.164")
+    name = fields.CharField(max_length=200, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "contact"
+        unique_together = (("account_id", "phone"),)
+
+
+class Conversation(Model):
+    """One SMS thread per contact: a closed thread is reopened when the customer
+    writes again (unique contact), so a contact never has two open conversations."""
+
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField("models.Account", related_name="conversations", on_delete=fields.CASCADE)
+    contact = fields.ForeignKeyField("models.Contact", related_name="conversations", on_delete=fields.CASCADE, unique=True)
+    status = fields.CharEnumField(ConversationStatus, max_length=10, default=ConversationStatus.OPEN)
+    assignee = fields.ForeignKeyField("models.User", related_name="assigned_conversations", null=True, on_delete=fields.SET_NULL)
+    last_activity_at = fields.DatetimeField()
+    # Bumped by every change of assignee or status: lets clients and caches tell versions apart.
+    version = fields.IntField(default=1)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "conversation"
+        # The inbox read path: tab (status) + assignee scope, newest activity first.
+        indexes = (("account_id", "status", "assignee_id", "last_activity_at", "id"),
+                   ("account_id", "status", "last_activity_at", "id"))
+
+
+class Message(Model):
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField("models.Account", related_name="messages", on_delete=fields.CASCADE)
+    conversation = fields.ForeignKeyField("models.Conversation", related_name="messages", on_delete=fields.CASCADE)
+    direction = fields.CharEnumField(MessageDirection, max_length=10)
+    body = fields.TextField()
+    author = fields.ForeignKeyField("models.User", related_name="messages", null=True, on_delete=fields.SET_NULL)
+    # The messaging provider's id for inbound messages: makes webhook retries idempotent.
+    external_id = fields.CharField(max_length=200, null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "message"
+        unique_together = (("account_id", "external_id"),)
+        indexes = (("conversation_id", "created_at", "id"),)
+
+
+class AssignmentEvent(Model):
+    id = fields.IntField(primary_key=True)
+    conversation = fields.ForeignKeyField("models.Conversation", related_name="assignment_events", on_delete=fields.CASCADE)
+    actor = fields.ForeignKeyField("models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    assignee = fields.ForeignKeyField("models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    previous_assignee = fields.ForeignKeyField("models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    note = fields.CharField(max_length=1000, default="")
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "assignment_event"
+        indexes = (("conversation_id", "created_at", "id"),)
+
+
+class StatusEvent(Model):
+    """A conversation closed or reopened (actor is null when a customer's message reopened it)."""
+
+    id = fields.IntField(primary_key=True)
+    conversation = fields.ForeignKeyField("models.Conversation", related_name="status_events", on_delete=fields.CASCADE)
+    actor = fields.ForeignKeyField("models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    status = fields.CharEnumField(ConversationStatus, max_length=10)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "status_event"
+        indexes = (("conversation_id", "created_at", "id"),)

@@ -1,0 +1,138 @@
+"""Assigning, reassigning and unassigning conversations, with history in the same
+transaction and notifications/events published after commit."""
+from __future__ import annotations
+
+from typing import Final
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from models import AssignmentEvent, Conversation, NotificationKind, User
+from resolvers.conversations import conversation_facts, get_conversation
+from resolvers.errors import DomainError, ErrorCode, not_found, validation
+from resolvers.ids import parse_id
+from resolvers.notifications import notify
+from resolvers.outbox import Outbox, utcnow
+from resolvers.viewer import Viewer
+from subscriptions.events import CONVERSATION_ASSIGNED
+
+MAX_NOTE_LENGTH = 1000
+# Without an expected assignee, a change races only with other changes; retrying the
+# compare-and-set a few times gives an exact `previous_assignee` in the history.
+_RETRIES: Final = 5
+
+
+class _NoExpectation:
+    def __repr__(self) -> str:
+        return "NO_EXPECTATION"
+
+
+NO_EXPECTATION: Final = _NoExpectation()
+
+
+async def _resolve_assignee(viewer: Viewer, assignee_id: str | None) -> User | None:
+    if assignee_id is None:
+        return None
+    assignee = await User.get_or_none(id=parse_id(assignee_id, "Member", "assigneeId"), account_id=viewer.account_id)
+    if assignee is None:
+        raise not_found("Member", "assigneeId")
+    if not assignee.active:
+        raise validation(f"{assignee.name} is deactivated and cannot be assigned", "assigneeId")
+    return assignee
+
+
+def _parse_expected(viewer: Viewer, expected: str | None | _NoExpectation) -> int | None | _NoExpectation:
+    if expected is None or isinstance(expected, _NoExpectation):
+        return expected
+    # An expected id from another account can never match: it is simply "not found".
+    return parse_id(expected, "Member", "expectedAssigneeId")
+
+
+async def assign_conversation(
+    viewer: Viewer,
+    conversation_id: str,
+    assignee_id: str | None,
+    *,
+    note: str | None = None,
+    expected_assignee_id: str | None | _NoExpectation = NO_EXPECTATION,
+) -> Conversation:
+    """Assign to a member, or unassign with `assignee_id=None`. With an expected assignee
+    (an id, or None for "unassigned") this is a compare-and-set that raises
+    ASSIGNMENT_CONFLICT, naming the current assignee, when it changed hands meanwhile."""
+    viewer.require_writer()
+    viewer.require_capability()
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE_LENGTH:
+        raise validation(f"Note must be at most {MAX_NOTE_LENGTH} characters", "note")
+    conversation = await get_conversation(viewer, conversation_id)
+    assignee = await _resolve_assignee(viewer, assignee_id)
+    expected = _parse_expected(viewer, expected_assignee_id)
+    new_id = assignee.id if assignee else None
+
+    for _ in range(_RETRIES):
+        previous_id = conversation.assignee_id if isinstance(expected, _NoExpectation) else expected
+        if previous_id == new_id and conversation.assignee_id == new_id:
+            return conversation  # already so: nothing changes, no history row
+        async with in_transaction() as connection:
+            outbox = Outbox(connection)
+            changed = await _compare_and_set(conversation.id, previous_id, new_id, connection)
+            if changed:
+                conversation = await Conversation.get(id=conversation.id).using_db(connection)
+                await record_assignment(viewer, conversation, previous_id, assignee, note, outbox)
+        if changed:
+            await outbox.publish()
+            return conversation
+        conversation = await get_conversation(viewer, conversation.id)
+        if not isinstance(expected, _NoExpectation):
+            raise await _conflict(conversation)
+    raise DomainError(ErrorCode.ASSIGNMENT_CONFLICT, "The conversation keeps changing hands; try again", "conversationId",
+                      current_assignee_id=conversation.assignee_id)
+
+
+async def _compare_and_set(conversation_id: int, previous_id: int | None, new_id: int | None, connection) -> bool:
+    rows = await Conversation.filter(id=conversation_id, assignee_id=previous_id).using_db(connection).update(
+        assignee_id=new_id, version=F("version") + 1
+    )
+    return rows == 1
+
+
+async def _conflict(conversation: Conversation) -> DomainError:
+    current = await User.get_or_none(id=conversation.assignee_id) if conversation.assignee_id else None
+    holder = current.name if current else "nobody"
+    return DomainError(
+        ErrorCode.ASSIGNMENT_CONFLICT,
+        f"The conversation changed hands meanwhile; it is now assigned to {holder}",
+        "expectedAssigneeId",
+        current_assignee_id=conversation.assignee_id,
+    )
+
+
+async def record_assignment(
+    viewer: Viewer, conversation: Conversation, previous_id: int | None, assignee: User | None, note: str, outbox: Outbox
+) -> AssignmentEvent:
+    """The history row, the event, and the new assignee's notification (not when they
+    assigned it to themselves), all in the caller's transaction."""
+    history = await AssignmentEvent.create(
+        conversation_id=conversation.id, actor_id=viewer.user_id, assignee_id=assignee.id if assignee else None,
+        previous_assignee_id=previous_id, note=note, created_at=utcnow(), using_db=outbox.connection,
+    )
+    await outbox.record(
+        conversation.account_id, CONVERSATION_ASSIGNED,
+        {**conversation_facts(conversation), "previous_assignee_id": previous_id, "actor_id": viewer.user_id,
+         "assignment_event_id": history.id},
+        conversation_id=conversation.id,
+    )
+    if assignee is not None and assignee.id != viewer.user_id:
+        await notify(outbox, assignee.id, NotificationKind.ASSIGNED, conversation, actor=viewer.user)
+    return history
+
+
+async def unassign_all_of(viewer: Viewer, member: User, outbox: Outbox, *, note: str) -> int:
+    """Unassign every conversation of a member (in the caller's transaction)."""
+    conversations = await Conversation.filter(account_id=viewer.account_id, assignee_id=member.id).using_db(outbox.connection)
+    for conversation in conversations:
+        if await _compare_and_set(conversation.id, member.id, None, outbox.connection):
+            conversation.assignee_id = None
+            conversation.version += 1
+            await record_assignment(viewer, conversation, member.id, None, note, outbox)
+    return len(conversations)

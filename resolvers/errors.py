@@ -1,0 +1,34 @@
+"""The one way resolvers report an expected failure; schema/ maps it to userErrors."""
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+
+class ErrorCode(str, Enum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    FEATURE_NOT_IN_PLAN = "FEATURE_NOT_IN_PLAN"
+    ASSIGNMENT_CONFLICT = "ASSIGNMENT_CONFLICT"
+    VALIDATION = "VALIDATION"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+
+
+class DomainError(Exception):
+    def __init__(self, code: ErrorCode, message: str, field: str | None = None, **details: Any):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        # Extra facts a client can act on, e.g. the current assignee after a conflict.
+        self.details = details
+
+
+def not_found(what: str, field: str | None = None) -> DomainError:
+    return DomainError(ErrorCode.NOT_FOUND, f"{what} not found", field)
+
+
+def validation(message: str, field: str | None = None) -> DomainError:
+    return DomainError(ErrorCode.VALIDATION, message, field)

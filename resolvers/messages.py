@@ -1,0 +1,94 @@
+"""Outbound messages (members replying) and status changes (close, reopen)."""
+from __future__ import annotations
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from models import Conversation, ConversationStatus, Message, MessageDirection, StatusEvent
+from resolvers.conversations import conversation_facts, get_conversation
+from resolvers.errors import validation
+from resolvers.outbox import Outbox, utcnow
+from resolvers.viewer import Viewer
+from subscriptions.events import CONVERSATION_STATUS_CHANGED, MESSAGE_CREATED
+from subscriptions.typing_service import stop_typing_after_send
+
+# Ten SMS segments: what carriers and providers accept as one concatenated message.
+MAX_BODY_LENGTH = 1600
+
+
+def clean_body(body: str, field: str = "body") -> str:
+    body = body.strip()
+    if not body:
+        raise validation("Message body must not be empty", field)
+    if len(body) > MAX_BODY_LENGTH:
+        raise validation(f"Message body must be at most {MAX_BODY_LENGTH} characters", field)
+    return body
+
+
+async def record_message(conversation: Conversation, message: Message, outbox: Outbox) -> None:
+    """Bump the conversation's activity and log the event (caller's transaction). A late
+    delivery of an older message never moves the conversation back in the inbox."""
+    if message.created_at > conversation.last_activity_at:
+        conversation.last_activity_at = message.created_at
+        await Conversation.filter(id=conversation.id).using_db(outbox.connection).update(
+            last_activity_at=message.created_at
+        )
+    await outbox.record(
+        conversation.account_id, MESSAGE_CREATED,
+        {**conversation_facts(conversation), "message_id": message.id, "direction": message.direction.value,
+         "author_id": message.author_id},
+        conversation_id=conversation.id,
+    )
+
+
+async def send_message(viewer: Viewer, conversation_id: str, body: str) -> Message:
+    viewer.require_writer()
+    body = clean_body(body)
+    conversation = await get_conversation(viewer, conversation_id)
+    async with in_transaction() as connection:
+        outbox = Outbox(connection)
+        message = await Message.create(
+            account_id=viewer.account_id, conversation_id=conversation.id, direction=MessageDirection.OUTBOUND,
+            body=body, author_id=viewer.user_id, created_at=utcnow(), using_db=connection,
+        )
+        await record_message(conversation, message, outbox)
+    await outbox.publish()
+    await stop_typing_after_send(viewer.account_id, conversation.id, viewer.user_id)
+    return message
+
+
+async def set_status(
+    conversation: Conversation, status: ConversationStatus, outbox: Outbox, *, actor_id: int | None
+) -> bool:
+    """Change the status if it differs (compare-and-set on the old status), with its
+    history row and event, in the caller's transaction. Returns whether it changed."""
+    previous = conversation.status
+    if previous == status:
+        return False
+    rows = await Conversation.filter(id=conversation.id, status=previous).using_db(outbox.connection).update(
+        status=status, version=F("version") + 1
+    )
+    if rows != 1:
+        return False
+    conversation.status = status
+    conversation.version += 1
+    await StatusEvent.create(
+        conversation_id=conversation.id, actor_id=actor_id, status=status, created_at=utcnow(),
+        using_db=outbox.connection,
+    )
+    await outbox.record(
+        conversation.account_id, CONVERSATION_STATUS_CHANGED,
+        {**conversation_facts(conversation), "previous_status": previous.value, "actor_id": actor_id},
+        conversation_id=conversation.id,
+    )
+    return True
+
+
+async def set_conversation_status(viewer: Viewer, conversation_id: str, status: ConversationStatus) -> Conversation:
+    viewer.require_writer()
+    conversation = await get_conversation(viewer, conversation_id)
+    async with in_transaction() as connection:
+        outbox = Outbox(connection)
+        await set_status(conversation, status, outbox, actor_id=viewer.user_id)
+    await outbox.publish()
+    return await get_conversation(viewer, conversation.id)

@@ -1,0 +1,36 @@
+"""Assembles the Strawberry schema with its limits and error masking."""
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache,
+)
+
+from schema.errors import QueryError
+from schema.mutations import Mutation
+from schema.query import Query
+from schema.subscription import Subscription
+
+
+def _is_unexpected(error: GraphQLError) -> bool:
+    """Mask bugs and internal exceptions; keep coded domain errors and document errors
+    (syntax, validation, limits), which carry no original exception."""
+    original = error.original_error
+    return original is not None and not isinstance(original, QueryError)
+
+
+def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=[
+            MaxTokensLimiter(max_token_count=max_tokens),
+            QueryDepthLimiter(max_depth=max_depth),
+            MaxAliasesLimiter(max_alias_count=max_aliases),
+            ParserCache(maxsize=256),
+            ValidationCache(maxsize=256),
+            MaskErrors(should_mask_error=_is_unexpected, error_message="Internal server error"),
+        ],
+    )

@@ -1,0 +1,43 @@
+"""Expected failures: `userErrors` on mutation payloads, coded errors on queries."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import strawberry
+from graphql import GraphQLError
+
+from resolvers.errors import DomainError, ErrorCode
+
+ErrorCodeEnum = strawberry.enum(ErrorCode, name="ErrorCode", description="Why a request could not be done.")
+
+T = TypeVar("T")
+
+
+@strawberry.type(description="An expected failure: what went wrong and, where it applies, which argument.")
+class UserError:
+    code: ErrorCodeEnum = strawberry.field(description="Machine-readable reason.")
+    message: str = strawberry.field(description="Human-readable explanation, safe to show.")
+    field: str | None = strawberry.field(description="The argument or input field at fault, if any.")
+
+
+def user_error(error: DomainError) -> UserError:
+    return UserError(code=error.code, message=error.message, field=error.field)
+
+
+class QueryError(GraphQLError):
+    """A DomainError raised from a query: a top-level error with `extensions.code`.
+    Passes through error masking, unlike unexpected exceptions."""
+
+    def __init__(self, error: DomainError):
+        extensions = {"code": error.code.value}
+        if error.field:
+            extensions["field"] = error.field
+        super().__init__(error.message, extensions=extensions)
+
+
+async def run_query(action: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await action()
+    except DomainError as error:
+        raise QueryError(error) from None

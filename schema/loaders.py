@@ -1,0 +1,42 @@
+"""DataLoaders: each batches the rows a page or event needs into one query per kind.
+
+A set of loaders is also a cache, so it lives exactly as long as one answer: one HTTP
+request, or one event fanned out to every subscriber who receives it (see
+subscriptions), never a whole WebSocket connection."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from strawberry.dataloader import DataLoader
+from tortoise.functions import Max
+
+import models
+
+
+async def _by_id(model: type[models.Model], ids: Sequence[int]) -> list:
+    rows = {row.id: row for row in await model.filter(id__in=list(ids))}
+    return [rows.get(i) for i in ids]
+
+
+async def _last_messages(conversation_ids: Sequence[int]) -> list[models.Message | None]:
+    latest = (
+        await models.Message.filter(conversation_id__in=list(conversation_ids))
+        .annotate(last_id=Max("id"))
+        .group_by("conversation_id")
+        .values("conversation_id", "last_id")
+    )
+    last_ids = [row["last_id"] for row in latest]
+    messages = {m.conversation_id: m for m in await models.Message.filter(id__in=last_ids)}
+    return [messages.get(cid) for cid in conversation_ids]
+
+
+class Loaders:
+    def __init__(self) -> None:
+        self.user = DataLoader(lambda ids: _by_id(models.User, ids))
+        self.contact = DataLoader(lambda ids: _by_id(models.Contact, ids))
+        self.conversation = DataLoader(lambda ids: _by_id(models.Conversation, ids))
+        self.message = DataLoader(lambda ids: _by_id(models.Message, ids))
+        self.last_message = DataLoader(_last_messages)
+
+    async def user_or_none(self, user_id: int | None) -> models.User | None:
+        return None if user_id is None else await self.user.load(user_id)

@@ -1,0 +1,40 @@
+"""Opaque keyset cursors and the shared PageInfo type."""
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+
+import orjson
+import strawberry
+
+from resolvers.errors import validation
+
+
+@strawberry.type(description="Where a page sits in its list.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="Whether more items follow `endCursor`.")
+    end_cursor: str | None = strawberry.field(description="Pass as `after` to get the next page.")
+
+
+def encode_cursor(*parts: object) -> str:
+    values = [p.isoformat() if isinstance(p, datetime) else p for p in parts]
+    return base64.urlsafe_b64encode(orjson.dumps(values)).decode()
+
+
+def decode_cursor(cursor: str, shape: tuple[type, ...], field: str = "after") -> list:
+    """Decode a cursor made by `encode_cursor` with parts of the given types."""
+    try:
+        values = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(values, list) or len(values) != len(shape):
+            raise ValueError
+        parsed = []
+        for value, kind in zip(values, shape):
+            if kind is datetime:
+                parsed.append(datetime.fromisoformat(value))
+            elif kind is int and isinstance(value, int) and not isinstance(value, bool):
+                parsed.append(value)
+            else:
+                raise ValueError
+        return parsed
+    except (ValueError, TypeError, orjson.JSONDecodeError):
+        raise validation("Invalid cursor", field) from None

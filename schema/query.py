@@ -1,0 +1,83 @@
+"""The root Query: each field a thin call into resolvers/."""
+from __future__ import annotations
+
+import strawberry
+
+from resolvers import inbox as inbox_resolvers
+from resolvers import members, notifications
+from resolvers.conversations import get_conversation
+from resolvers.errors import DomainError, ErrorCode
+from resolvers.viewer import require_viewer
+from schema.context import Info
+from schema.conversations import Conversation
+from schema.enums import ConversationStatus
+from schema.errors import run_query
+from schema.inbox import InboxConnection, InboxCounts, InboxFilter, counts_type, domain_filter, inbox_connection, parse_inbox_cursor
+from schema.members import User, Viewer
+from schema.notifications import Notification, NotificationConnection, NotificationEdge
+from schema.pagination import PageInfo, decode_cursor, encode_cursor
+
+
+@strawberry.type(description="Everything a member can read.")
+class Query:
+    @strawberry.field(description="The logged-in member and their account (null without a valid token).")
+    def viewer(self, info: Info) -> Viewer | None:
+        return Viewer(viewer=info.context.viewer) if info.context.viewer else None
+
+    @strawberry.field(description="The account's members, by name; deactivated ones only if asked.")
+    async def team_members(self, info: Info, include_inactive: bool = False) -> list[User]:
+        users = await run_query(lambda: members.team_members(require_viewer(info.context.viewer), include_inactive=include_inactive))
+        return [User(model=user) for user in users]
+
+    @strawberry.field(description="An inbox view: conversations by status and assignee scope, newest activity first.")
+    async def inbox(
+        self, info: Info, filter: InboxFilter | None = None, first: int | None = None, after: str | None = None
+    ) -> InboxConnection:
+        async def load() -> InboxConnection:
+            viewer = require_viewer(info.context.viewer)
+            size = info.context.limits.page_size(first)
+            inbox_filter = domain_filter(filter)
+            rows = await inbox_resolvers.inbox_page(viewer, inbox_filter, first=size, after=parse_inbox_cursor(after))
+            return inbox_connection(rows, size, after, info.context.loaders, viewer, inbox_filter)
+
+        return await run_query(load)
+
+    @strawberry.field(description="The numbers beside the inbox tabs, for one status (OPEN by default).")
+    async def inbox_counts(self, info: Info, status: ConversationStatus = ConversationStatus.OPEN) -> InboxCounts:
+        counts = await run_query(lambda: inbox_resolvers.inbox_counts(require_viewer(info.context.viewer), status))
+        return counts_type(counts)
+
+    @strawberry.field(description="One conversation, or null if there is none with this id in the viewer's account.")
+    async def conversation(self, info: Info, id: strawberry.ID) -> Conversation | None:
+        async def load():
+            try:
+                return await get_conversation(require_viewer(info.context.viewer), id, "id")
+            except DomainError as error:
+                if error.code == ErrorCode.NOT_FOUND:
+                    return None
+                raise
+
+        conversation = await run_query(load)
+        return Conversation(model=conversation, loaders=info.context.loaders) if conversation else None
+
+    @strawberry.field(description="The viewer's notifications, newest first.")
+    async def notifications(
+        self, info: Info, unread_only: bool = False, first: int | None = None, after: str | None = None
+    ) -> NotificationConnection:
+        async def load() -> NotificationConnection:
+            viewer = require_viewer(info.context.viewer)
+            size = info.context.limits.page_size(first)
+            before_id = decode_cursor(after, (int,))[0] if after else None
+            rows = await notifications.list_notifications(viewer, unread_only=unread_only, first=size, before_id=before_id)
+            edges = [NotificationEdge(cursor=encode_cursor(row.id), node=Notification(model=row, loaders=info.context.loaders))
+                     for row in rows[:size]]
+            return NotificationConnection(
+                edges=edges,
+                page_info=PageInfo(has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else after),
+                total_count=await notifications.count_notifications(viewer, unread_only=unread_only),
+                unread_count=await notifications.count_notifications(viewer, unread_only=True),
+            )
+
+        return await run_query(load)
+
+

@@ -1,0 +1,67 @@
+"""The composition root: Starlette app, lifespan (database, bus, typing presence), routes."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.responses import RedirectResponse
+from starlette.routing import Route, WebSocketRoute
+from tortoise.contrib.starlette import RegisterTortoise
+
+from models.db import tortoise_config
+from schema.app import build_schema
+from server.graphql_view import TeamInboxGraphQL
+from server.health import healthz, readyz
+from server.limits import BodySizeLimit
+from server.settings import Settings
+from server.webhook import inbound_webhook
+from subscriptions import runtime
+from subscriptions.bus import EventBus
+from subscriptions.typing import create_typing_presence
+from subscriptions.typing_service import announce_expiry
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    schema = build_schema(
+        max_depth=settings.max_query_depth, max_aliases=settings.max_aliases, max_tokens=settings.max_tokens
+    )
+    graphql = TeamInboxGraphQL(schema, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        bus = EventBus(settings.broadcast_url, queue_size=settings.subscriber_queue_size)
+        presence = create_typing_presence(
+            settings.broadcast_url, ttl=settings.typing_ttl_seconds, on_expired=announce_expiry
+        )
+        async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+            await bus.connect()
+            await presence.start()
+            realtime = runtime.Realtime(bus=bus, presence=presence)
+            runtime.install(realtime)
+            app.state.realtime = realtime
+            try:
+                yield
+            finally:
+                runtime.install(None)
+                await presence.stop()
+                await bus.disconnect()
+
+    async def home(request):
+        return RedirectResponse("/graphql")
+
+    app = Starlette(
+        routes=[
+            Route("/", home),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/webhooks/inbound/{account_id}", inbound_webhook, methods=["POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    return app

@@ -1,0 +1,52 @@
+"""The GraphQL endpoint: HTTP (with GraphiQL) and graphql-transport-ws WebSockets.
+
+HTTP requests authenticate with `Authorization: Bearer`. WebSockets authenticate in
+`connection_init` (`{"authorization": "Bearer ..."}`); a bad token closes with 4403."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from resolvers.auth import authenticate, bearer_token
+from schema.context import Context
+from schema.limits import Limits
+from server.settings import Settings
+
+
+class TeamInboxGraphQL(GraphQL):
+    def __init__(self, schema, settings: Settings):
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            allow_queries_via_get=False,  # GET is for GraphiQL; queries travel by POST
+            # The legacy `graphql-ws` protocol is off: only graphql-transport-ws.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=settings.connection_init_timeout_seconds),
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        )
+        self.limits = Limits(
+            max_page_size=settings.max_page_size,
+            default_page_size=min(50, settings.max_page_size),
+            session_ttl=timedelta(hours=settings.session_ttl_hours),
+        )
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        context = Context(request=request, response=response, limits=self.limits)
+        if request.scope["type"] == "http":
+            context.viewer = await authenticate(bearer_token(request.headers.get("authorization")))
+        return context
+
+    async def on_ws_connect(self, context: Context):
+        params = context.connection_params or {}
+        raw = params.get("authorization") or params.get("Authorization")
+        viewer = await authenticate(bearer_token(raw if isinstance(raw, str) else None))
+        if viewer is None:
+            raise ConnectionRejectionError()
+        context.viewer = viewer
+        return None

@@ -1,0 +1,58 @@
+"""Every setting is an environment variable with a documented default (see README)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite://teaminbox.db"
+    broadcast_url: str = "memory://"
+    typing_ttl_seconds: float = 6.0
+    session_ttl_hours: int = 24 * 30
+    # Request limits (GraphQL documents and the webhook).
+    max_body_bytes: int = 256 * 1024
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 5000
+    max_page_size: int = 100
+    # WebSocket limits.
+    max_subscriptions_per_connection: int = 20
+    connection_init_timeout_seconds: float = 5.0
+    subscriber_queue_size: int = 256
+    # How many events the durable log keeps per account for resuming subscriptions.
+    event_log_retention: int = 100_000
+    cors_origins: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        origins = os.environ.get("TEAMINBOX_CORS_ORIGINS", "")
+        return cls(
+            database_url=os.environ.get("TEAMINBOX_DATABASE_URL", cls.database_url),
+            broadcast_url=os.environ.get("TEAMINBOX_BROADCAST_URL", cls.broadcast_url),
+            typing_ttl_seconds=_float("TEAMINBOX_TYPING_TTL_SECONDS", cls.typing_ttl_seconds),
+            session_ttl_hours=_int("TEAMINBOX_SESSION_TTL_HOURS", cls.session_ttl_hours),
+            max_body_bytes=_int("TEAMINBOX_MAX_BODY_BYTES", cls.max_body_bytes),
+            max_query_depth=_int("TEAMINBOX_MAX_QUERY_DEPTH", cls.max_query_depth),
+            max_aliases=_int("TEAMINBOX_MAX_ALIASES", cls.max_aliases),
+            max_tokens=_int("TEAMINBOX_MAX_TOKENS", cls.max_tokens),
+            max_page_size=_int("TEAMINBOX_MAX_PAGE_SIZE", cls.max_page_size),
+            max_subscriptions_per_connection=_int(
+                "TEAMINBOX_MAX_SUBSCRIPTIONS_PER_CONNECTION", cls.max_subscriptions_per_connection
+            ),
+            connection_init_timeout_seconds=_float(
+                "TEAMINBOX_CONNECTION_INIT_TIMEOUT_SECONDS", cls.connection_init_timeout_seconds
+            ),
+            subscriber_queue_size=_int("TEAMINBOX_SUBSCRIBER_QUEUE_SIZE", cls.subscriber_queue_size),
+            event_log_retention=_int("TEAMINBOX_EVENT_LOG_RETENTION", cls.event_log_retention),
+            cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+        )

@@ -1,0 +1,76 @@
+"""Event kinds, channel names and the one wire format used on every bus backend.
+
+Events are named `noun.verb`. A stored event (with `seq`) is written to the durable
+log in the transaction that made the change; typing events are live-only (seq None).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+MESSAGE_CREATED = "message.created"
+CONVERSATION_ASSIGNED = "conversation.assigned"
+CONVERSATION_STATUS_CHANGED = "conversation.status_changed"
+NOTIFICATION_CREATED = "notification.created"
+TYPING_CHANGED = "typing.changed"
+
+# Kinds that move a conversation in or out of inbox views (and so change counts).
+CONVERSATION_KINDS = frozenset({MESSAGE_CREATED, CONVERSATION_ASSIGNED, CONVERSATION_STATUS_CHANGED})
+
+
+def account_channel(account_id: int) -> str:
+    return f"account:{account_id}"
+
+
+def user_channel(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def conversation_channel(conversation_id: int) -> str:
+    return f"conversation:{conversation_id}"
+
+
+@dataclass(frozen=True)
+class BusEvent:
+    kind: str
+    account_id: int
+    payload: dict[str, Any] = field(default_factory=dict)
+    seq: int | None = None
+    conversation_id: int | None = None
+    user_id: int | None = None
+
+    def to_json(self) -> str:
+        return orjson.dumps(
+            {
+                "seq": self.seq,
+                "kind": self.kind,
+                "account_id": self.account_id,
+                "conversation_id": self.conversation_id,
+                "user_id": self.user_id,
+                "payload": self.payload,
+            }
+        ).decode()
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> BusEvent:
+        data = orjson.loads(raw)
+        return cls(
+            seq=data["seq"],
+            kind=data["kind"],
+            account_id=data["account_id"],
+            conversation_id=data["conversation_id"],
+            user_id=data["user_id"],
+            payload=data["payload"],
+        )
+
+    def channels(self) -> list[str]:
+        """Where this event rings: a member's own channel for notifications, otherwise the
+        account's inbox channel and the conversation's thread channel."""
+        if self.kind == NOTIFICATION_CREATED and self.user_id is not None:
+            return [user_channel(self.user_id)]
+        channels = [account_channel(self.account_id)]
+        if self.conversation_id is not None:
+            channels.append(conversation_channel(self.conversation_id))
+        return channels
