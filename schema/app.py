@@ -26,11 +26,11 @@ def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int 
         mutation=Mutation,
         subscription=Subscription,
         extensions=[
-            MaxTokensLimiter(max_token_count=max_tokens),
-            QueryDepthLimiter(max_depth=max_depth),
-            MaxAliasesLimiter(max_alias_count=max_aliases),
-            ParserCache(maxsize=256),
-            ValidationCache(maxsize=256),
-            MaskErrors(should_mask_error=_is_unexpected, error_message="Internal server error"),
+            lambda: MaxTokensLimiter(max_token_count=max_tokens),
+            lambda: QueryDepthLimiter(max_depth=max_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
+            lambda: MaskErrors(should_mask_error=_is_unexpected, error_message="Internal server error"),
         ],
     )

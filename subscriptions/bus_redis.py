@@ -73,6 +73,7 @@ class RedisPubSubBackend(BroadcastBackend):
         self._listening = True
         self._publisher = Redis.from_url(
             self._url,
+            client_name=f"{self.client_name}-publisher",
             socket_connect_timeout=self._connect_timeout,
             socket_timeout=self._connect_timeout,
             retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
