@@ -70,10 +70,16 @@ async def assign_conversation(
     new_id = assignee.id if assignee else None
 
     for _ in range(_RETRIES):
-        previous_id = conversation.assignee_id if isinstance(expected, _NoExpectation) else expected
-        if previous_id == new_id and conversation.assignee_id == new_id:
-            return conversation  # already so: nothing changes, no history row
         async with in_transaction() as connection:
+            if isinstance(expected, _NoExpectation):
+                # Read the current owner inside the transaction, row-locked on PostgreSQL
+                # (SQLite serialises writers): concurrent plain reassignments queue up
+                # instead of failing, and each history row names its exact predecessor.
+                locked = Conversation.filter(id=conversation.id).using_db(connection).select_for_update()
+                conversation = await locked.get()
+            previous_id = conversation.assignee_id if isinstance(expected, _NoExpectation) else expected
+            if previous_id == new_id and conversation.assignee_id == new_id:
+                return conversation  # already so: nothing changes, no history row
             outbox = Outbox(connection)
             changed = await _compare_and_set(conversation.id, previous_id, new_id, connection)
             if changed:

@@ -10,6 +10,8 @@ from resolvers.errors import DomainError, ErrorCode
 from resolvers.outbox import utcnow
 from resolvers.passwords import verify_password
 from resolvers.viewer import Viewer
+from subscriptions.events import ACCESS_REVOKED, BusEvent
+from subscriptions.runtime import publish_events
 
 DEFAULT_SESSION_TTL = timedelta(days=30)
 
@@ -58,6 +60,14 @@ async def still_valid(viewer: Viewer) -> bool:
 async def logout(viewer: Viewer) -> None:
     if viewer.session_id is not None:
         await Session.filter(id=viewer.session_id, revoked_at=None).update(revoked_at=utcnow())
+        await announce_access_revoked(viewer.account_id, viewer.user_id, viewer.session_id)
+
+
+async def announce_access_revoked(account_id: int, user_id: int, session_id: int | None = None) -> None:
+    """End the member's open subscriptions: of one session (logout) or all (deactivation)."""
+    await publish_events([BusEvent(
+        kind=ACCESS_REVOKED, account_id=account_id, payload={"user_id": user_id, "session_id": session_id},
+    )])
 
 
 def bearer_token(header_value: str | None) -> str | None:

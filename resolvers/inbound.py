@@ -110,7 +110,8 @@ async def _store(account: Account, inbound: InboundMessage, outbox: Outbox) -> M
     if contact is None:
         contact = await Contact.create(account_id=account.id, phone=inbound.from_phone, using_db=connection)
     conversation = await Conversation.get_or_none(contact_id=contact.id).using_db(connection)
-    if conversation is None:
+    new_conversation = conversation is None
+    if new_conversation:
         conversation = await Conversation.create(
             account_id=account.id, contact_id=contact.id, status=ConversationStatus.OPEN,
             last_activity_at=inbound.received_at or now, using_db=connection,
@@ -122,7 +123,7 @@ async def _store(account: Account, inbound: InboundMessage, outbox: Outbox) -> M
         body=inbound.body, external_id=inbound.external_id, created_at=inbound.received_at or now,
         using_db=connection,
     )
-    await record_message(conversation, message, outbox)
+    await record_message(conversation, message, outbox, new_conversation=new_conversation)
     if conversation.assignee_id is not None and Capability.TEAM_INBOX in PLAN_CAPABILITIES[account.plan]:
         await notify(outbox, conversation.assignee_id, NotificationKind.NEW_MESSAGE, conversation, message=message)
     return message

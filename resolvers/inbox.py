@@ -47,11 +47,12 @@ class InboxCounts:
     by_assignee: list[tuple[User, int]]
 
 
-_ANY = object()
+# The scope "ALL": no assignee condition.
+ANY_ASSIGNEE = object()
 
 
 async def scope_assignee(viewer: Viewer, inbox_filter: InboxFilter) -> int | None | object:
-    """The assignee the scope selects: a member id, None for unassigned, _ANY for all."""
+    """The assignee the scope selects: a member id, None for unassigned, ANY_ASSIGNEE for all."""
     scope = inbox_filter.scope
     if scope != AssigneeScope.ALL:
         viewer.require_capability()
@@ -65,13 +66,13 @@ async def scope_assignee(viewer: Viewer, inbox_filter: InboxFilter) -> int | Non
         return viewer.user_id
     if scope == AssigneeScope.UNASSIGNED:
         return None
-    return _ANY
+    return ANY_ASSIGNEE
 
 
 async def inbox_query(viewer: Viewer, inbox_filter: InboxFilter):
     query = Conversation.filter(account_id=viewer.account_id, status=inbox_filter.status)
     assignee = await scope_assignee(viewer, inbox_filter)
-    if assignee is not _ANY:
+    if assignee is not ANY_ASSIGNEE:
         query = query.filter(assignee_id=assignee)
     search = (inbox_filter.search or "").strip()
     if len(search) > MAX_SEARCH_LENGTH:
@@ -100,25 +101,44 @@ async def inbox_total(viewer: Viewer, inbox_filter: InboxFilter) -> int:
     return await (await inbox_query(viewer, inbox_filter)).count()
 
 
-async def inbox_counts(viewer: Viewer, status: ConversationStatus) -> InboxCounts:
-    """All tabs from one grouped query, so they always agree: all = unassigned + the sum
-    over members. Every active member has an entry (zeros included); a deactivated member
-    appears only while still holding conversations."""
-    viewer.require_capability()
+@dataclass(frozen=True)
+class AccountCounts:
+    """Conversations per assignee (None: unassigned) under one status, and the members to
+    list: the same for every viewer, so a live update computes it once per event."""
+    status: ConversationStatus
+    per_assignee: dict[int | None, int]
+    members: list[User]
+
+
+async def account_counts(account_id: int, status: ConversationStatus) -> AccountCounts:
+    """One grouped query for the numbers, one for the members. Every active member is
+    listed (zeros included); a deactivated member only while still holding conversations."""
     rows = (
-        await Conversation.filter(account_id=viewer.account_id, status=status)
+        await Conversation.filter(account_id=account_id, status=status)
         .annotate(count=Count("id"))
         .group_by("assignee_id")
         .values("assignee_id", "count")
     )
     per_assignee = {row["assignee_id"]: row["count"] for row in rows}
     members = await User.filter(
-        Q(active=True) | Q(id__in=[key for key in per_assignee if key is not None]), account_id=viewer.account_id
+        Q(active=True) | Q(id__in=[key for key in per_assignee if key is not None]), account_id=account_id
     ).order_by("name", "id")
+    return AccountCounts(status=status, per_assignee=per_assignee, members=members)
+
+
+def counts_for(viewer: Viewer, counts: AccountCounts) -> InboxCounts:
+    """The tabs as one viewer sees them. They always agree: all = unassigned + the sum
+    over members."""
+    per_assignee = counts.per_assignee
     return InboxCounts(
-        status=status,
+        status=counts.status,
         all=sum(per_assignee.values()),
         unassigned=per_assignee.get(None, 0),
         mine=per_assignee.get(viewer.user_id, 0),
-        by_assignee=[(member, per_assignee.get(member.id, 0)) for member in members],
+        by_assignee=[(member, per_assignee.get(member.id, 0)) for member in counts.members],
     )
+
+
+async def inbox_counts(viewer: Viewer, status: ConversationStatus) -> InboxCounts:
+    viewer.require_capability()
+    return counts_for(viewer, await account_counts(viewer.account_id, status))

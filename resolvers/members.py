@@ -8,12 +8,13 @@ from tortoise.transactions import in_transaction
 
 from models import Account, Role, Session, User
 from resolvers.assignment import unassign_all_of
-from resolvers.auth import normalise_email
+from resolvers.auth import announce_access_revoked, normalise_email
 from resolvers.errors import DomainError, ErrorCode, not_found, validation
 from resolvers.ids import parse_id
 from resolvers.outbox import Outbox, utcnow
 from resolvers.passwords import hash_password
 from resolvers.viewer import Viewer
+from subscriptions.typing_service import clear_member
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_NAME_LENGTH = 200
@@ -86,6 +87,8 @@ async def update_user(
             await unassign_all_of(viewer, user, outbox, note="Unassigned: member deactivated")
     if outbox is not None:
         await outbox.publish()
+        await announce_access_revoked(viewer.account_id, user.id)
+        await clear_member(viewer.account_id, user.id)
     return user
 
 

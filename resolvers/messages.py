@@ -25,7 +25,9 @@ def clean_body(body: str, field: str = "body") -> str:
     return body
 
 
-async def record_message(conversation: Conversation, message: Message, outbox: Outbox) -> None:
+async def record_message(
+    conversation: Conversation, message: Message, outbox: Outbox, *, new_conversation: bool = False
+) -> None:
     """Bump the conversation's activity and log the event (caller's transaction). A late
     delivery of an older message never moves the conversation back in the inbox."""
     if message.created_at > conversation.last_activity_at:
@@ -36,7 +38,7 @@ async def record_message(conversation: Conversation, message: Message, outbox: O
     await outbox.record(
         conversation.account_id, MESSAGE_CREATED,
         {**conversation_facts(conversation), "message_id": message.id, "direction": message.direction.value,
-         "author_id": message.author_id},
+         "author_id": message.author_id, "new_conversation": new_conversation},
         conversation_id=conversation.id,
     )
 
@@ -53,7 +55,10 @@ async def send_message(viewer: Viewer, conversation_id: str, body: str) -> Messa
         )
         await record_message(conversation, message, outbox)
     await outbox.publish()
-    await stop_typing_after_send(viewer.account_id, conversation.id, viewer.user_id)
+    await stop_typing_after_send(
+        viewer.account_id, conversation.id, viewer.user_id,
+        {"assignee_id": conversation.assignee_id, "status": conversation.status.value},
+    )
     return message
 
 

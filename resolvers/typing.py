@@ -10,4 +10,5 @@ async def set_typing(viewer: Viewer, conversation_id: str, is_typing: bool) -> N
     viewer.require_writer()
     viewer.require_capability()
     conversation = await get_conversation(viewer, conversation_id)
-    await signal_typing(viewer.account_id, conversation.id, viewer.user_id, is_typing)
+    facts = {"assignee_id": conversation.assignee_id, "status": conversation.status.value}
+    await signal_typing(viewer.account_id, conversation.id, viewer.user_id, is_typing, facts)

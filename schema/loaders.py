@@ -36,6 +36,7 @@ class Loaders:
         self.contact = DataLoader(lambda ids: _by_id(models.Contact, ids))
         self.conversation = DataLoader(lambda ids: _by_id(models.Conversation, ids))
         self.message = DataLoader(lambda ids: _by_id(models.Message, ids))
+        self.notification = DataLoader(lambda ids: _by_id(models.Notification, ids))
         self.last_message = DataLoader(_last_messages)
 
     async def user_or_none(self, user_id: int | None) -> models.User | None:

@@ -10,17 +10,24 @@ from schema.conversations import Conversation, Message
 from schema.enums import NotificationKind
 from schema.loaders import Loaders
 from schema.members import User, user_or_none
-from schema.pagination import PageInfo
+from schema.pagination import PageInfo, encode_cursor
 
 
 @strawberry.type(description="Something a member should know about one of their conversations.")
 class Notification:
     model: strawberry.Private[models.Notification]
     loaders: strawberry.Private[Loaders]
+    seq: strawberry.Private[int | None] = None
 
     @strawberry.field(description="Opaque id (pass to markNotificationsRead).")
     def id(self) -> strawberry.ID:
         return strawberry.ID(str(self.model.id))
+
+    @strawberry.field(
+        description="On `notificationAdded` only: pass as `after` when subscribing again to resume after this one."
+    )
+    def cursor(self) -> str | None:
+        return None if self.seq is None else encode_cursor(self.seq)
 
     @strawberry.field(description="ASSIGNED or NEW_MESSAGE.")
     def kind(self) -> NotificationKind:

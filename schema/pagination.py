@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import datetime, timezone
 
 import orjson
 import strawberry
 
 from resolvers.errors import validation
+from resolvers.ids import MAX_DB_INT
 
 
 @strawberry.type(description="Where a page sits in its list.")
@@ -30,11 +31,16 @@ def decode_cursor(cursor: str, shape: tuple[type, ...], field: str = "after") ->
         parsed = []
         for value, kind in zip(values, shape):
             if kind is datetime:
-                parsed.append(datetime.fromisoformat(value))
-            elif kind is int and isinstance(value, int) and not isinstance(value, bool):
+                moment = datetime.fromisoformat(value)
+                if moment.tzinfo is None:
+                    raise ValueError
+                # Raises OverflowError at the calendar's ends ("9999-12-31T23:59-14:00").
+                parsed.append(moment.astimezone(timezone.utc))
+            elif kind is int and isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_DB_INT:
+                # Out of the columns' range, PostgreSQL rejects the parameter (an internal error).
                 parsed.append(value)
             else:
                 raise ValueError
         return parsed
-    except (ValueError, TypeError, orjson.JSONDecodeError):
+    except (ValueError, TypeError, OverflowError, orjson.JSONDecodeError):
         raise validation("Invalid cursor", field) from None

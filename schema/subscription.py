@@ -1,9 +1,172 @@
-"""The root Subscription (filled in by the realtime work)."""
+"""The root Subscription: live inbox views, conversation threads and notifications.
+
+Each field checks access up front (errors arrive before any event), then streams the
+account feed's events that the rules in resolvers/live.py accept, resuming from
+`after` when given. When the viewer's access ends (logout, deactivation) the socket is
+closed with 4403."""
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
 import strawberry
+
+from resolvers import live
+from resolvers.inbox import account_counts, counts_for
+from resolvers.viewer import Viewer, require_viewer
+from schema.context import Info
+from schema.errors import run_query
+from schema.event_cache import SharedEvent, shared
+from schema.events import (
+    ConversationEvent, InboxCountsChanged, InboxEvent, ResyncRequired, parse_event_cursor, render,
+)
+from schema.inbox import InboxFilter, counts_type, domain_filter
+from schema.notifications import Notification
+from subscriptions.events import ACCESS_REVOKED, BusEvent
+from subscriptions.runtime import current
+from subscriptions.stream import ReplayFinished, ResyncNeeded, event_stream
+
+FORBIDDEN_CLOSE_CODE = 4403
+
+
+async def _close_for_revoked_access(info: Info) -> None:
+    await info.context.request.close(code=FORBIDDEN_CLOSE_CODE, reason="Access revoked")
+
+
+def _feeds():
+    realtime = current()
+    if realtime is None:
+        raise RuntimeError("the realtime runtime is not running")
+    return realtime.feeds
+
+
+def _viewer(info: Info) -> Viewer:
+    return require_viewer(info.context.viewer)
 
 
 @strawberry.type(description="Live updates over graphql-transport-ws.")
 class Subscription:
-    @strawberry.subscription(description="Placeholder.")
-    async def ping(self) -> int:  # pragma: no cover - replaced by realtime subscriptions
-        yield 1
+    @strawberry.subscription(
+        description="The live side of `inbox(filter)`: messages, assignment and status changes and typing for the "
+        "conversations in scope (also when one enters or leaves it), and the tab counts after each change that "
+        "moves them. With `after` (a cursor from an earlier event) it first replays what was missed."
+    )
+    async def inbox_events(
+        self, info: Info, filter: InboxFilter | None = None, after: str | None = None
+    ) -> AsyncGenerator[InboxEvent, None]:
+        async def prepare():
+            viewer = _viewer(info)
+            return viewer, await live.inbox_scope(viewer, domain_filter(filter)), parse_event_cursor(after)
+
+        viewer, scope, after_seq = await run_query(prepare)
+
+        def moves_counts(event: BusEvent) -> bool:
+            return scope.with_counts and live.changes_counts(event)
+
+        stream = event_stream(
+            _feeds(), viewer.account_id,
+            lambda event: live.inbox_accepts(viewer, scope, event) or moves_counts(event),
+            after_seq=after_seq,
+        )
+        # While replaying, counts are sent once at the end (not after every missed event).
+        replaying, counts_stale = after_seq is not None, False
+        async for item in stream:
+            if isinstance(item, ResyncNeeded):
+                yield ResyncRequired(reason=item.reason)
+                continue
+            if isinstance(item, ReplayFinished):
+                replaying = False
+                if counts_stale:
+                    yield await _counts_changed(viewer, scope, None)
+                continue
+            if item.kind == ACCESS_REVOKED:
+                await _close_for_revoked_access(info)
+                return
+            event = shared(item)
+            if live.inbox_accepts(viewer, scope, item) and await _matches_search(scope, event):
+                rendered = await render(event)
+                if rendered is not None:
+                    yield rendered
+            if moves_counts(item):
+                if replaying:
+                    counts_stale = True
+                else:
+                    yield await _counts_changed(viewer, scope, event)
+
+    @strawberry.subscription(
+        description="Everything in one conversation: messages, assignment and status changes, typing. With `after` "
+        "it first replays what was missed."
+    )
+    async def conversation_events(
+        self, info: Info, conversation_id: strawberry.ID, after: str | None = None
+    ) -> AsyncGenerator[ConversationEvent, None]:
+        async def prepare():
+            viewer = _viewer(info)
+            return viewer, await live.watchable_conversation(viewer, conversation_id), parse_event_cursor(after)
+
+        viewer, watched, after_seq = await run_query(prepare)
+        stream = event_stream(
+            _feeds(), viewer.account_id, lambda event: live.conversation_accepts(viewer, watched, event),
+            after_seq=after_seq, conversation_id=watched,
+        )
+        async for item in stream:
+            if isinstance(item, ResyncNeeded):
+                yield ResyncRequired(reason=item.reason)
+                continue
+            if isinstance(item, ReplayFinished):
+                continue
+            if item.kind == ACCESS_REVOKED:
+                await _close_for_revoked_access(info)
+                return
+            rendered = await render(shared(item))
+            if rendered is not None:
+                yield rendered
+
+    @strawberry.subscription(
+        description="The viewer's new notifications, the same rows `notifications` returns; every open connection "
+        "of the member gets each once. With `after` (the cursor of the last one seen: `Notification.cursor`) it "
+        "first replays what was missed. A stream that cannot continue seamlessly ends; subscribe again."
+    )
+    async def notification_added(self, info: Info, after: str | None = None) -> AsyncGenerator[Notification, None]:
+        async def prepare():
+            viewer = _viewer(info)
+            live.require_notifications(viewer)
+            return viewer, parse_event_cursor(after)
+
+        viewer, after_seq = await run_query(prepare)
+        stream = event_stream(
+            _feeds(), viewer.account_id, lambda event: live.notification_accepts(viewer, event),
+            after_seq=after_seq, user_id=viewer.user_id,
+        )
+        async for item in stream:
+            if isinstance(item, ResyncNeeded):
+                return
+            if isinstance(item, ReplayFinished):
+                continue
+            if item.kind == ACCESS_REVOKED:
+                await _close_for_revoked_access(info)
+                return
+            loaders = shared(item).loaders
+            notification = await loaders.notification.load(item.payload["notification_id"])
+            if notification is not None:
+                yield Notification(model=notification, loaders=loaders, seq=item.seq)
+
+
+async def _counts_changed(viewer: Viewer, scope: live.InboxScope, event: SharedEvent | None) -> InboxCountsChanged:
+    """Counts after a live event are computed once per event for all its subscribers."""
+    if event is None:
+        counts = await account_counts(viewer.account_id, scope.status)
+    else:
+        counts = await event.account_counts(scope.status)
+    return InboxCountsChanged(counts=counts_type(counts_for(viewer, counts)))
+
+
+async def _matches_search(scope: live.InboxScope, event) -> bool:
+    if scope.search is None:
+        return True
+    conversation = await event.loaders.conversation.load(event.event.conversation_id)
+    if conversation is None:
+        return False
+    contact = await event.loaders.contact.load(conversation.contact_id)
+    return live.search_matches(scope, contact.phone, contact.name)
+
+

@@ -18,6 +18,8 @@ from server.settings import Settings
 from server.webhook import inbound_webhook
 from subscriptions import runtime
 from subscriptions.bus import EventBus
+from subscriptions.events import STORED_KINDS
+from subscriptions.feed import FeedRegistry
 from subscriptions.typing import create_typing_presence
 from subscriptions.typing_service import announce_expiry
 
@@ -38,13 +40,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
             await bus.connect()
             await presence.start()
-            realtime = runtime.Realtime(bus=bus, presence=presence)
+            feeds = FeedRegistry(bus, STORED_KINDS, settings.subscriber_queue_size)
+            realtime = runtime.Realtime(bus=bus, presence=presence, feeds=feeds)
             runtime.install(realtime)
             app.state.realtime = realtime
             try:
                 yield
             finally:
                 runtime.install(None)
+                await feeds.close()
                 await presence.stop()
                 await bus.disconnect()
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -16,6 +17,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from resolvers.auth import authenticate, bearer_token
 from schema.context import Context
 from schema.limits import Limits
+from server.connections import ConnectionTracker
 from server.settings import Settings
 
 
@@ -35,6 +37,19 @@ class TeamInboxGraphQL(GraphQL):
             default_page_size=min(50, settings.max_page_size),
             session_ttl=timedelta(hours=settings.session_ttl_hours),
         )
+        self.connections = ConnectionTracker()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await super().__call__(scope, receive, send)
+            return
+        websocket = WebSocket(scope, receive=receive, send=send)
+        try:
+            await self.run(websocket)
+        finally:
+            viewer = getattr(websocket.state, "viewer", None)
+            if viewer is not None:
+                await self.connections.closed(viewer)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = Context(request=request, response=response, limits=self.limits)
@@ -49,4 +64,6 @@ class TeamInboxGraphQL(GraphQL):
         if viewer is None:
             raise ConnectionRejectionError()
         context.viewer = viewer
+        context.request.state.viewer = viewer
+        self.connections.opened(viewer)
         return None

@@ -185,8 +185,8 @@ class EventBus:
                         subscription.offer(BusSignal.RESUBSCRIBED)
                     log.warning("event bus reconnected; subscribers will replay from the log")
                 await reader  # only ever ends by raising
-            except Exception:  # noqa: BLE001 - any backend failure means: reconnect
-                log.warning("event bus connection lost; reconnecting", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - any backend failure means: reconnect
+                log.warning("event bus connection lost (%r); reconnecting", exc)
             finally:
                 reader.cancel()
                 with suppress(BaseException):

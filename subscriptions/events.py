@@ -14,22 +14,18 @@ MESSAGE_CREATED = "message.created"
 CONVERSATION_ASSIGNED = "conversation.assigned"
 CONVERSATION_STATUS_CHANGED = "conversation.status_changed"
 NOTIFICATION_CREATED = "notification.created"
+# Live-only (never stored): a member's typing, and a member's access ending (logout,
+# deactivation) so their open subscriptions stop at once.
 TYPING_CHANGED = "typing.changed"
+ACCESS_REVOKED = "access.revoked"
 
 # Kinds that move a conversation in or out of inbox views (and so change counts).
 CONVERSATION_KINDS = frozenset({MESSAGE_CREATED, CONVERSATION_ASSIGNED, CONVERSATION_STATUS_CHANGED})
+STORED_KINDS = CONVERSATION_KINDS | {NOTIFICATION_CREATED}
 
 
 def account_channel(account_id: int) -> str:
     return f"account:{account_id}"
-
-
-def user_channel(user_id: int) -> str:
-    return f"user:{user_id}"
-
-
-def conversation_channel(conversation_id: int) -> str:
-    return f"conversation:{conversation_id}"
 
 
 @dataclass(frozen=True)
@@ -66,11 +62,8 @@ class BusEvent:
         )
 
     def channels(self) -> list[str]:
-        """Where this event rings: a member's own channel for notifications, otherwise the
-        account's inbox channel and the conversation's thread channel."""
-        if self.kind == NOTIFICATION_CREATED and self.user_id is not None:
-            return [user_channel(self.user_id)]
-        channels = [account_channel(self.account_id)]
-        if self.conversation_id is not None:
-            channels.append(conversation_channel(self.conversation_id))
-        return channels
+        """Every event of an account rings on the account's channel: each process has one
+        feed per account (subscriptions/feed.py) that routes events to local subscribers
+        by conversation, member and scope, so per-conversation or per-member channels
+        would only multiply the bus traffic."""
+        return [account_channel(self.account_id)]

@@ -11,6 +11,7 @@ from subscriptions.events import BusEvent
 
 if TYPE_CHECKING:
     from subscriptions.bus import EventBus
+    from subscriptions.feed import FeedRegistry
     from subscriptions.typing import TypingPresence
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 class Realtime:
     bus: EventBus
     presence: TypingPresence
+    feeds: FeedRegistry
 
 
 _current: Realtime | None = None

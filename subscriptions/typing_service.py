@@ -1,30 +1,46 @@
 """Typing signals on top of the presence store: announce changes on the bus as
-live-only events (never stored, never replayed)."""
+live-only events (never stored, never replayed).
+
+A typing event carries the conversation's assignee and status, so inbox views can
+route it by scope without a query. Expiry and clean-up happen without a request at
+hand, so they read those two facts once per event."""
 from __future__ import annotations
 
+from models import Conversation
 from subscriptions.events import TYPING_CHANGED, BusEvent
 from subscriptions.runtime import current, publish_events
+from subscriptions.typing import TypingChange
 
 
-def typing_event(account_id: int, conversation_id: int, user_id: int, is_typing: bool) -> BusEvent:
+def typing_event(change: TypingChange, facts: dict) -> BusEvent:
     return BusEvent(
-        kind=TYPING_CHANGED, account_id=account_id, conversation_id=conversation_id,
-        payload={"conversation_id": conversation_id, "user_id": user_id, "is_typing": is_typing},
+        kind=TYPING_CHANGED, account_id=change.account_id, conversation_id=change.conversation_id,
+        payload={**facts, "conversation_id": change.conversation_id, "user_id": change.user_id,
+                 "is_typing": change.is_typing},
     )
 
 
-async def signal_typing(account_id: int, conversation_id: int, user_id: int, is_typing: bool) -> None:
+async def _facts(conversation_id: int) -> dict:
+    conversation = await Conversation.get_or_none(id=conversation_id)
+    if conversation is None:
+        return {}
+    return {"assignee_id": conversation.assignee_id, "status": conversation.status.value}
+
+
+async def signal_typing(
+    account_id: int, conversation_id: int, user_id: int, is_typing: bool, facts: dict | None = None
+) -> None:
     realtime = current()
     if realtime is None:
         return
     change = await realtime.presence.set_typing(account_id, conversation_id, user_id, is_typing)
     if change is not None:
-        await publish_events([typing_event(account_id, conversation_id, user_id, change.is_typing)])
+        await publish_events([typing_event(change, facts if facts is not None else await _facts(conversation_id))])
 
 
-async def stop_typing_after_send(account_id: int, conversation_id: int, user_id: int) -> None:
+async def stop_typing_after_send(account_id: int, conversation_id: int, user_id: int, facts: dict) -> None:
     """Sending a message ends the sender's typing in that conversation."""
-    await signal_typing(account_id, conversation_id, user_id, False)
+    await signal_typing(account_id, conversation_id, user_id, False, facts)
 
 
 async def typing_user_ids(conversation_id: int) -> list[int]:
@@ -32,9 +48,9 @@ async def typing_user_ids(conversation_id: int) -> list[int]:
     return [] if realtime is None else await realtime.presence.typing_users(conversation_id)
 
 
-async def announce_expiry(change) -> None:
+async def announce_expiry(change: TypingChange) -> None:
     """The presence store's `on_expired` callback: tell watchers the typist stopped."""
-    await publish_events([typing_event(change.account_id, change.conversation_id, change.user_id, False)])
+    await publish_events([typing_event(change, await _facts(change.conversation_id))])
 
 
 async def clear_member(account_id: int, user_id: int) -> None:
@@ -42,5 +58,5 @@ async def clear_member(account_id: int, user_id: int) -> None:
     realtime = current()
     if realtime is None:
         return
-    changes = await realtime.presence.clear_user(account_id, user_id)
-    await publish_events([typing_event(c.account_id, c.conversation_id, c.user_id, False) for c in changes])
+    for change in await realtime.presence.clear_user(account_id, user_id):
+        await publish_events([typing_event(change, await _facts(change.conversation_id))])

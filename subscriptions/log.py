@@ -1,0 +1,72 @@
+"""The durable event log, read for replay: what a resuming subscriber missed.
+
+The log is pruned by age (a prefix of `seq`), so a cursor is expired exactly when
+events after it were pruned: it is older than the oldest retained seq minus one."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
+
+from tortoise.functions import Max, Min
+
+from models import Event
+from subscriptions.events import BusEvent
+
+REPLAY_BATCH = 500
+
+
+def _bus_event(row: Event) -> BusEvent:
+    return BusEvent(
+        seq=row.seq, kind=row.kind, account_id=row.account_id,
+        conversation_id=row.conversation_id, user_id=row.user_id, payload=row.payload,
+    )
+
+
+async def latest_seq(account_id: int | None = None) -> int:
+    """The newest seq in the log (0 when empty), of one account or of all. A live feed
+    starts from its account's newest: within an account, events commit in seq order
+    (see resolvers/outbox.py), across accounts they need not."""
+    query = Event.all() if account_id is None else Event.filter(account_id=account_id)
+    row = await query.annotate(top=Max("seq")).first().values("top")
+    return (row or {}).get("top") or 0
+
+
+async def cursor_expired(after_seq: int) -> bool:
+    row = await Event.all().annotate(bottom=Min("seq")).first().values("bottom")
+    oldest = (row or {}).get("bottom")
+    return oldest is not None and after_seq < oldest - 1
+
+
+async def events_after(
+    account_id: int,
+    after_seq: int,
+    *,
+    kinds: frozenset[str],
+    conversation_id: int | None = None,
+    user_id: int | None = None,
+) -> AsyncIterator[BusEvent]:
+    """Stored events of one account after a seq, oldest first, in bounded batches."""
+    while True:
+        query = Event.filter(account_id=account_id, seq__gt=after_seq, kind__in=list(kinds))
+        if conversation_id is not None:
+            query = query.filter(conversation_id=conversation_id)
+        if user_id is not None:
+            query = query.filter(user_id=user_id)
+        rows = await query.order_by("seq").limit(REPLAY_BATCH)
+        for row in rows:
+            yield _bus_event(row)
+        if len(rows) < REPLAY_BATCH:
+            return
+        after_seq = rows[-1].seq
+
+
+async def prune(older_than: timedelta) -> int:
+    """Delete events older than the retention, as a prefix of seq (so cursor_expired is
+    exact), always keeping the newest event. Returns how many were deleted."""
+    cutoff = datetime.now(timezone.utc) - older_than
+    row = await Event.filter(created_at__lt=cutoff).annotate(top=Max("seq")).first().values("top")
+    through = (row or {}).get("top")
+    newest = await latest_seq()
+    if not through:
+        return 0
+    return await Event.filter(seq__lte=min(through, newest - 1)).delete()

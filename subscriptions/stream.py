@@ -1,0 +1,60 @@
+"""One subscriber's stream: replay from a cursor, then live, with no gap and no duplicate.
+
+The subscriber registers on its account's feed first; the feed reports the seq it has
+delivered up to at that instant. Events after the cursor up to that seq come from the
+log, everything later from the feed's queue, so each event arrives exactly once."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from subscriptions.events import STORED_KINDS, BusEvent
+from subscriptions.feed import OVERFLOWED, FeedRegistry
+from subscriptions.log import cursor_expired, events_after
+
+
+@dataclass(frozen=True)
+class ResyncNeeded:
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReplayFinished:
+    """Marks where replayed events end and live ones begin."""
+
+
+REPLAY_FINISHED = ReplayFinished()
+CURSOR_EXPIRED = ResyncNeeded("The cursor is older than the event log keeps: refetch, then subscribe again.")
+TOO_SLOW = ResyncNeeded("Events arrived faster than this client read them: refetch, then subscribe again.")
+
+
+async def event_stream(
+    feeds: FeedRegistry,
+    account_id: int,
+    accepts: Callable[[BusEvent], bool],
+    *,
+    after_seq: int | None,
+    conversation_id: int | None = None,
+    user_id: int | None = None,
+) -> AsyncIterator[BusEvent | ResyncNeeded | ReplayFinished]:
+    """`conversation_id` / `user_id` narrow the replay query; `accepts` decides for
+    every event, replayed or live."""
+    async with feeds.subscribe(account_id, accepts) as (subscriber, delivered_upto):
+        if after_seq is not None:
+            if await cursor_expired(after_seq):
+                yield CURSOR_EXPIRED
+            else:
+                async for event in events_after(
+                    account_id, after_seq, kinds=STORED_KINDS, conversation_id=conversation_id, user_id=user_id
+                ):
+                    if event.seq > delivered_upto:
+                        break
+                    if accepts(event):
+                        yield event
+            yield REPLAY_FINISHED
+        while True:
+            item = await subscriber.queue.get()
+            if item is OVERFLOWED:
+                yield TOO_SLOW
+                return
+            yield item

@@ -1,0 +1,117 @@
+"""A real server on a free port (uvicorn, in this test's event loop) and real
+graphql-transport-ws clients (the `gql` package) for end-to-end realtime tests."""
+from __future__ import annotations
+
+import asyncio
+import socket
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+import uvicorn
+from gql import Client, gql as parse
+from gql.transport.websockets import WebsocketsTransport
+
+from server.app import create_app
+from server.settings import Settings
+
+
+async def start_cursor() -> str:
+    """A cursor at the log's current end: subscribing with it as `after` receives every
+    later event, however long the subscription takes to reach the server (no sleeps)."""
+    from schema.events import event_cursor
+    from subscriptions.log import latest_seq
+
+    return event_cursor(await latest_seq())
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    http_url: str
+    ws_url: str
+    server: uvicorn.Server
+
+    def http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.http_url, timeout=10)
+
+
+@asynccontextmanager
+async def running_server(settings: Settings):
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, ws="websockets-sansio", lifespan="on", log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.01)
+    if not server.started:
+        task.result() if task.done() else task.cancel()
+        raise RuntimeError("the test server did not start")
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/graphql", server)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+def ws_transport(server: LiveServer, token: str | None) -> WebsocketsTransport:
+    return WebsocketsTransport(
+        url=server.ws_url,
+        init_payload={"authorization": f"Bearer {token}"} if token else {},
+        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],  # graphql-transport-ws
+        connect_timeout=5, ack_timeout=5, close_timeout=2,
+    )
+
+
+@asynccontextmanager
+async def ws_session(server: LiveServer, token: str | None):
+    client = Client(transport=ws_transport(server, token), fetch_schema_from_transport=False)
+    async with client as session:
+        yield session
+
+
+class EventCollector:
+    """Runs a subscription in the background and collects what it yields."""
+
+    def __init__(self, session, document: str, variables: dict | None = None):
+        self.items: list[dict] = []
+        self._new = asyncio.Condition()
+        self._task = asyncio.create_task(self._run(session, document, variables or {}))
+
+    async def _run(self, session, document, variables):
+        request = parse(document)
+        request.variable_values = variables
+        async for result in session.subscribe(request):
+            async with self._new:
+                self.items.append(result)
+                self._new.notify_all()
+
+    async def wait_for(self, predicate, timeout: float = 5.0) -> dict:
+        """The first collected item matching `predicate`, waiting up to `timeout`."""
+        async def find():
+            async with self._new:
+                while True:
+                    for item in self.items:
+                        if predicate(item):
+                            return item
+                    if self._task.done():
+                        self._task.result()
+                        raise AssertionError(f"subscription ended without a match; got {self.items}")
+                    await self._new.wait()
+        return await asyncio.wait_for(find(), timeout)
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        try:
+            await self._task
+        except (asyncio.CancelledError, Exception):
+            pass
