@@ -72,10 +72,10 @@ async def update_user(
         user.name = _clean_name(name)
     demoting = role is not None and role != Role.ADMIN
     deactivating = active is False and user.active
-    if user.role == Role.ADMIN and (demoting or deactivating):
-        await _keep_an_admin(viewer, user)
     outbox = None
     async with in_transaction() as connection:
+        if user.role == Role.ADMIN and (demoting or deactivating):
+            await _keep_an_admin(viewer, user, connection)
         if role is not None:
             user.role = role
         if active is not None:
@@ -92,9 +92,15 @@ async def update_user(
     return user
 
 
-async def _keep_an_admin(viewer: Viewer, leaving: User) -> None:
-    others = await User.filter(account_id=viewer.account_id, role=Role.ADMIN, active=True).exclude(id=leaving.id).count()
-    if others == 0:
+async def _keep_an_admin(viewer: Viewer, leaving: User, connection) -> None:
+    """Checked inside the change's transaction with the admins' rows locked (SQLite
+    serialises transactions anyway), so two admins demoting themselves at once cannot
+    both succeed and leave the account without one."""
+    admins = await (
+        User.filter(account_id=viewer.account_id, role=Role.ADMIN, active=True)
+        .order_by("id").select_for_update().using_db(connection)
+    )
+    if not any(admin.id != leaving.id for admin in admins):
         raise DomainError(ErrorCode.FORBIDDEN, "An account needs at least one active admin", "userId")
 
 
@@ -103,10 +109,20 @@ async def _keep_an_admin(viewer: Viewer, leaving: User) -> None:
 def initials_of(name: str) -> str:
     """Badge letters: first and last word's initials ('Ada Lovelace' -> 'AL'), the first
     two letters of a single word ('Bob' -> 'BO'), stable for the same name."""
-    words = [word for word in (w.strip(".-'_") for w in name.split()) if word and word[0].isalnum()]
+    # Words trimmed of punctuation and symbols at either end ("(Ops)" -> "Ops", "🚀" -> "").
+    words = [word for word in (_EDGE_SYMBOLS.sub("", w) for w in name.split()) if word]
     if not words:
         return "?"
     if len(words) == 1:
         letters = [ch for ch in words[0] if ch.isalnum()]
-        return "".join(letters[:2]).upper()
-    return (words[0][0] + words[-1][0]).upper()
+        return "".join(_upper(ch) for ch in letters[:2])
+    return _upper(words[0][0]) + _upper(words[-1][0])
+
+
+_EDGE_SYMBOLS = re.compile(r"^[\W_]+|[\W_]+$")
+
+
+def _upper(letter: str) -> str:
+    """One letter stays one letter: 'ß'.upper() is 'SS', which would make three initials."""
+    upper = letter.upper()
+    return upper if len(upper) == 1 else letter

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from models import Conversation, Message, Notification, NotificationKind, User
-from resolvers.errors import validation
+from resolvers.errors import not_found, validation
 from resolvers.ids import parse_id
 from resolvers.outbox import Outbox, utcnow
 from resolvers.viewer import Viewer
@@ -60,14 +60,19 @@ async def count_notifications(viewer: Viewer, *, unread_only: bool) -> int:
 
 
 async def mark_read(viewer: Viewer, *, ids: list[str] | None, all_: bool) -> int:
-    """Mark the viewer's own notifications read; ids of others' notifications are ignored
-    (never revealed). Returns how many changed."""
+    """Mark the viewer's own notifications read. An id that is not one of the viewer's
+    notifications (another member's, another account's, malformed) is simply not found,
+    and nothing is marked. Returns how many changed (already read ones do not count)."""
+    viewer.require_writer()
     viewer.require_capability()
     if all_ == (ids is not None):
         raise validation("Give either ids or all: true", "ids")
-    query = _viewer_notifications(viewer).filter(read_at=None)
+    query = _viewer_notifications(viewer)
     if ids is not None:
         if len(ids) > MAX_IDS_PER_CALL:
             raise validation(f"At most {MAX_IDS_PER_CALL} ids per call", "ids")
-        query = query.filter(id__in=[parse_id(raw, "Notification", "ids") for raw in ids])
-    return await query.update(read_at=utcnow())
+        wanted = {parse_id(raw, "Notification", "ids") for raw in ids}
+        if len(await query.filter(id__in=list(wanted)).values_list("id", flat=True)) != len(wanted):
+            raise not_found("Notification", "ids")
+        query = query.filter(id__in=list(wanted))
+    return await query.filter(read_at=None).update(read_at=utcnow())

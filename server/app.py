@@ -14,6 +14,7 @@ from schema.app import build_schema
 from server.graphql_view import TeamInboxGraphQL
 from server.health import healthz, readyz
 from server.limits import BodySizeLimit
+from server.maintenance import event_log_pruning
 from server.settings import Settings
 from server.webhook import inbound_webhook
 from subscriptions import runtime
@@ -45,7 +46,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             runtime.install(realtime)
             app.state.realtime = realtime
             try:
-                yield
+                async with event_log_pruning(settings.event_retention_hours):
+                    yield
             finally:
                 runtime.install(None)
                 await feeds.close()

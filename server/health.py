@@ -1,9 +1,13 @@
 """Liveness and readiness for load balancers."""
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from tortoise import connections
+
+DATABASE_CHECK_TIMEOUT = 2.0
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -23,7 +27,7 @@ async def readyz(request: Request) -> JSONResponse:
 
 async def _database_ok() -> bool:
     try:
-        await connections.get("default").execute_query("SELECT 1")
+        await asyncio.wait_for(connections.get("default").execute_query("SELECT 1"), DATABASE_CHECK_TIMEOUT)
         return True
-    except Exception:  # noqa: BLE001 - any failure means "not ready"
+    except Exception:  # noqa: BLE001 - any failure (or a hang) means "not ready"
         return False

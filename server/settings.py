@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 def _int(name: str, default: int) -> int:
@@ -29,13 +29,11 @@ class Settings:
     max_subscriptions_per_connection: int = 20
     connection_init_timeout_seconds: float = 5.0
     subscriber_queue_size: int = 256
-    # How many events the durable log keeps per account for resuming subscriptions.
-    event_log_retention: int = 100_000
-    cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    # How long the durable event log keeps events for resuming subscriptions.
+    event_retention_hours: float = 72.0
 
     @classmethod
     def from_env(cls) -> Settings:
-        origins = os.environ.get("TEAMINBOX_CORS_ORIGINS", "")
         return cls(
             database_url=os.environ.get("TEAMINBOX_DATABASE_URL", cls.database_url),
             broadcast_url=os.environ.get("TEAMINBOX_BROADCAST_URL", cls.broadcast_url),
@@ -53,6 +51,5 @@ class Settings:
                 "TEAMINBOX_CONNECTION_INIT_TIMEOUT_SECONDS", cls.connection_init_timeout_seconds
             ),
             subscriber_queue_size=_int("TEAMINBOX_SUBSCRIBER_QUEUE_SIZE", cls.subscriber_queue_size),
-            event_log_retention=_int("TEAMINBOX_EVENT_LOG_RETENTION", cls.event_log_retention),
-            cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+            event_retention_hours=_float("TEAMINBOX_EVENT_RETENTION_HOURS", cls.event_retention_hours),
         )
