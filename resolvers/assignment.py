@@ -80,7 +80,7 @@ async def assign_conversation(
             previous_id = conversation.assignee_id if isinstance(expected, _NoExpectation) else expected
             if previous_id == new_id and conversation.assignee_id == new_id:
                 return conversation  # already so: nothing changes, no history row
-            outbox = Outbox(connection)
+            outbox = await Outbox.begin(connection, viewer.account_id)
             changed = await _compare_and_set(conversation.id, previous_id, new_id, connection)
             if changed:
                 conversation = await Conversation.get(id=conversation.id).using_db(connection)
@@ -123,7 +123,7 @@ async def record_assignment(
         previous_assignee_id=previous_id, note=note, created_at=utcnow(), using_db=outbox.connection,
     )
     await outbox.record(
-        conversation.account_id, CONVERSATION_ASSIGNED,
+        CONVERSATION_ASSIGNED,
         {**conversation_facts(conversation), "previous_assignee_id": previous_id, "actor_id": viewer.user_id,
          "assignment_event_id": history.id},
         conversation_id=conversation.id,

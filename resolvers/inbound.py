@@ -92,7 +92,7 @@ async def receive_inbound(account: Account, inbound: InboundMessage) -> tuple[Me
             return existing, False
         try:
             async with in_transaction() as connection:
-                outbox = Outbox(connection)
+                outbox = await Outbox.begin(connection, account.id)
                 message = await _store(account, inbound, outbox)
         except IntegrityError:
             if attempt == _ATTEMPTS - 1:

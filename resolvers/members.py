@@ -83,7 +83,7 @@ async def update_user(
         await user.save(using_db=connection)
         if deactivating:
             await Session.filter(user_id=user.id, revoked_at=None).using_db(connection).update(revoked_at=utcnow())
-            outbox = Outbox(connection)
+            outbox = await Outbox.begin(connection, viewer.account_id)
             await unassign_all_of(viewer, user, outbox, note="Unassigned: member deactivated")
     if outbox is not None:
         await outbox.publish()

@@ -36,7 +36,7 @@ async def record_message(
             last_activity_at=message.created_at
         )
     await outbox.record(
-        conversation.account_id, MESSAGE_CREATED,
+        MESSAGE_CREATED,
         {**conversation_facts(conversation), "message_id": message.id, "direction": message.direction.value,
          "author_id": message.author_id, "new_conversation": new_conversation},
         conversation_id=conversation.id,
@@ -48,7 +48,7 @@ async def send_message(viewer: Viewer, conversation_id: str, body: str) -> Messa
     body = clean_body(body)
     conversation = await get_conversation(viewer, conversation_id)
     async with in_transaction() as connection:
-        outbox = Outbox(connection)
+        outbox = await Outbox.begin(connection, viewer.account_id)
         message = await Message.create(
             account_id=viewer.account_id, conversation_id=conversation.id, direction=MessageDirection.OUTBOUND,
             body=body, author_id=viewer.user_id, created_at=utcnow(), using_db=connection,
@@ -82,7 +82,7 @@ async def set_status(
         using_db=outbox.connection,
     )
     await outbox.record(
-        conversation.account_id, CONVERSATION_STATUS_CHANGED,
+        CONVERSATION_STATUS_CHANGED,
         {**conversation_facts(conversation), "previous_status": previous.value, "actor_id": actor_id},
         conversation_id=conversation.id,
     )
@@ -93,7 +93,7 @@ async def set_conversation_status(viewer: Viewer, conversation_id: str, status: 
     viewer.require_writer()
     conversation = await get_conversation(viewer, conversation_id)
     async with in_transaction() as connection:
-        outbox = Outbox(connection)
+        outbox = await Outbox.begin(connection, viewer.account_id)
         await set_status(conversation, status, outbox, actor_id=viewer.user_id)
     await outbox.publish()
     return await get_conversation(viewer, conversation.id)

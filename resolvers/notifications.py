@@ -27,7 +27,7 @@ async def notify(
         created_at=utcnow(), using_db=outbox.connection,
     )
     await outbox.record(
-        conversation.account_id, NOTIFICATION_CREATED,
+        NOTIFICATION_CREATED,
         {"notification_id": notification.id, "kind": kind.value, "conversation_id": conversation.id},
         user_id=recipient_id,
     )

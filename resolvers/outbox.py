@@ -17,49 +17,44 @@ def utcnow() -> datetime:
 
 
 class Outbox:
-    """Collects the events of one transaction; `publish()` after the block commits."""
+    """Collects the events of one account's write transaction; `publish()` after commit.
 
-    def __init__(self, connection: BaseDBAsyncClient):
+    Open it first thing in the transaction (`await Outbox.begin(connection, account_id)`):
+    on PostgreSQL it takes a per-account transaction lock. Sequence values are handed out
+    before commit, so without it two transactions could commit seq 11 before seq 10 and a
+    feed reading the log would skip 10; with it, an account's events commit in seq order.
+    Taking it before touching any row gives every writer the same lock order (no
+    deadlocks). SQLite already serialises writers."""
+
+    def __init__(self, connection: BaseDBAsyncClient, account_id: int):
         self.connection = connection
+        self.account_id = account_id
         self._events: list[BusEvent] = []
-        self._locked_accounts: set[int] = set()
+
+    @classmethod
+    async def begin(cls, connection: BaseDBAsyncClient, account_id: int) -> Outbox:
+        if connection.capabilities.dialect == "postgres":
+            await connection.execute_query("SELECT pg_advisory_xact_lock($1)", [account_id])
+        return cls(connection, account_id)
 
     async def record(
         self,
-        account_id: int,
         kind: str,
         payload: dict[str, Any],
         *,
         conversation_id: int | None = None,
         user_id: int | None = None,
     ) -> BusEvent:
-        await self._serialise_account(account_id)
         row = await Event.create(
-            account_id=account_id,
-            kind=kind,
-            conversation_id=conversation_id,
-            user_id=user_id,
-            payload=payload,
-            created_at=utcnow(),
-            using_db=self.connection,
+            account_id=self.account_id, kind=kind, conversation_id=conversation_id, user_id=user_id,
+            payload=payload, created_at=utcnow(), using_db=self.connection,
         )
         event = BusEvent(
-            seq=row.seq, kind=kind, account_id=account_id,
+            seq=row.seq, kind=kind, account_id=self.account_id,
             conversation_id=conversation_id, user_id=user_id, payload=payload,
         )
         self._events.append(event)
         return event
-
-    async def _serialise_account(self, account_id: int) -> None:
-        """On PostgreSQL, sequence values are handed out before commit, so two concurrent
-        transactions could commit seq 11 before seq 10 and a resuming client would skip
-        10. A per-account transaction lock makes commit order equal seq order. SQLite
-        already serialises writers."""
-        if account_id in self._locked_accounts:
-            return
-        self._locked_accounts.add(account_id)
-        if self.connection.capabilities.dialect == "postgres":
-            await self.connection.execute_query("SELECT pg_advisory_xact_lock($1)", [account_id])
 
     async def publish(self) -> None:
         events, self._events = self._events, []

@@ -7,7 +7,7 @@ from tests.support import PASSWORD, data, error_codes, gql, inbound, login, make
 
 LOGIN = operation("Login")
 LOGOUT = operation("Logout")
-VIEWER = operation("Viewer")
+VIEWER = operation("CurrentUser")
 SEND = operation("SendMessage")
 UPDATE_USER = operation("UpdateUser")
 
@@ -168,10 +168,6 @@ async def test_an_expired_session_is_not_a_login(client):
     assert viewer is None
 
 
-def _valid(token: str) -> str:
-    return f"Bearer {token}"
-
-
 @pytest.mark.parametrize("header", [
     None,
     "",
@@ -201,8 +197,7 @@ async def test_missing_or_bad_authorization_header_is_anonymous(client, header):
     sent = await post(SEND, {"conversationId": conversation_id, "body": "Hi"})
 
     # then
-    assert viewer["data"]["viewer"] is None
-    assert error_codes(viewer) == ["UNAUTHENTICATED"]  # teamMembers in the same document needs a login
+    assert viewer == {"data": {"viewer": None}}
     assert inbox["data"] is None and error_codes(inbox) == ["UNAUTHENTICATED"]
     assert codes(sent["data"]["sendMessage"]) == ["UNAUTHENTICATED"]
     thread = data(await gql(client, operation("ConversationThread"), {"id": conversation_id}, token=team.admin.token))
