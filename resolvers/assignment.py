@@ -64,6 +64,8 @@ async def assign_conversation(
     note = (note or "").strip()
     if len(note) > MAX_NOTE_LENGTH:
         raise validation(f"Note must be at most {MAX_NOTE_LENGTH} characters", "note")
+    if "\x00" in note:  # PostgreSQL text cannot hold NUL: refuse it on every backend
+        raise validation("Note must not contain NUL characters", "note")
     conversation = await get_conversation(viewer, conversation_id)
     assignee = await _resolve_assignee(viewer, assignee_id)
     expected = _parse_expected(viewer, expected_assignee_id)
@@ -71,6 +73,10 @@ async def assign_conversation(
 
     for _ in range(_RETRIES):
         async with in_transaction() as connection:
+            # The account lock first, before any row lock, like every writer: taking it
+            # after the row lock below deadlocked with inbound messages (which hold it
+            # while bumping the conversation's last activity).
+            outbox = await Outbox.begin(connection, viewer.account_id)
             if isinstance(expected, _NoExpectation):
                 # Read the current owner inside the transaction, row-locked on PostgreSQL
                 # (SQLite serialises writers): concurrent plain reassignments queue up
@@ -80,7 +86,6 @@ async def assign_conversation(
             previous_id = conversation.assignee_id if isinstance(expected, _NoExpectation) else expected
             if previous_id == new_id and conversation.assignee_id == new_id:
                 return conversation  # already so: nothing changes, no history row
-            outbox = await Outbox.begin(connection, viewer.account_id)
             changed = await _compare_and_set(conversation.id, previous_id, new_id, connection)
             if changed:
                 conversation = await Conversation.get(id=conversation.id).using_db(connection)

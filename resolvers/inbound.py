@@ -69,7 +69,8 @@ def parse_inbound(data: Any) -> InboundMessage:
     if not isinstance(data, dict):
         raise validation("Body must be a JSON object", None)
     external_id = data.get("id")
-    if not isinstance(external_id, str) or not external_id.strip() or len(external_id) > MAX_EXTERNAL_ID_LENGTH:
+    if (not isinstance(external_id, str) or not external_id.strip() or len(external_id) > MAX_EXTERNAL_ID_LENGTH
+            or "\x00" in external_id):
         raise validation(f"id must be a non-empty string of at most {MAX_EXTERNAL_ID_LENGTH} characters", "id")
     if not isinstance(data.get("body"), str):
         raise validation("body must be a string", "body")

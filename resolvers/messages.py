@@ -22,6 +22,8 @@ def clean_body(body: str, field: str = "body") -> str:
         raise validation("Message body must not be empty", field)
     if len(body) > MAX_BODY_LENGTH:
         raise validation(f"Message body must be at most {MAX_BODY_LENGTH} characters", field)
+    if "\x00" in body:  # PostgreSQL text cannot hold NUL: refuse it on every backend
+        raise validation("Message body must not contain NUL characters", field)
     return body
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from models import ConversationStatus
 from resolvers.inbox import AccountCounts, account_counts
-from schema.loaders import Loaders
+from schema.loaders import Loaders, SharedDataLoader
 from subscriptions.events import BusEvent
 
 _MAX_EVENTS = 512
@@ -20,7 +20,7 @@ _MAX_EVENTS = 512
 @dataclass
 class SharedEvent:
     event: BusEvent  # held so its id() is not reused while cached
-    loaders: Loaders = field(default_factory=Loaders)
+    loaders: Loaders = field(default_factory=lambda: Loaders(SharedDataLoader))
     counts: dict[ConversationStatus, asyncio.Future[AccountCounts]] = field(default_factory=dict)
 
     async def account_counts(self, status: ConversationStatus) -> AccountCounts:

@@ -5,7 +5,8 @@ request, or one event fanned out to every subscriber who receives it (see
 subscriptions), never a whole WebSocket connection."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Sequence
 
 from strawberry.dataloader import DataLoader
 from tortoise.functions import Max
@@ -30,14 +31,23 @@ async def _last_messages(conversation_ids: Sequence[int]) -> list[models.Message
     return [messages.get(cid) for cid in conversation_ids]
 
 
+class SharedDataLoader(DataLoader):
+    """For loaders that several tasks await at once (one event's subscribers): a cached
+    load is one future, and a task cancelled while awaiting it (its client went away)
+    would cancel it for every other subscriber too; each awaits it through a shield."""
+
+    def load(self, key) -> Awaitable:
+        return asyncio.shield(super().load(key))
+
+
 class Loaders:
-    def __init__(self) -> None:
-        self.user = DataLoader(lambda ids: _by_id(models.User, ids))
-        self.contact = DataLoader(lambda ids: _by_id(models.Contact, ids))
-        self.conversation = DataLoader(lambda ids: _by_id(models.Conversation, ids))
-        self.message = DataLoader(lambda ids: _by_id(models.Message, ids))
-        self.notification = DataLoader(lambda ids: _by_id(models.Notification, ids))
-        self.last_message = DataLoader(_last_messages)
+    def __init__(self, loader: type[DataLoader] = DataLoader) -> None:
+        self.user = loader(lambda ids: _by_id(models.User, ids))
+        self.contact = loader(lambda ids: _by_id(models.Contact, ids))
+        self.conversation = loader(lambda ids: _by_id(models.Conversation, ids))
+        self.message = loader(lambda ids: _by_id(models.Message, ids))
+        self.notification = loader(lambda ids: _by_id(models.Notification, ids))
+        self.last_message = loader(_last_messages)
 
     async def user_or_none(self, user_id: int | None) -> models.User | None:
         return None if user_id is None else await self.user.load(user_id)

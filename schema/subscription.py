@@ -11,6 +11,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from resolvers import live
+from resolvers.auth import still_valid
 from resolvers.inbox import account_counts, counts_for
 from resolvers.viewer import Viewer, require_viewer
 from schema.context import Info
@@ -29,6 +30,8 @@ FORBIDDEN_CLOSE_CODE = 4403
 
 
 async def _close_for_revoked_access(info: Info) -> None:
+    """On an ACCESS_REVOKED event, or when the login was revoked before the stream was
+    registered on the feed (that event is live-only, so the database is asked then)."""
     await info.context.request.close(code=FORBIDDEN_CLOSE_CODE, reason="Access revoked")
 
 
@@ -74,6 +77,9 @@ class Subscription:
                 yield ResyncRequired(reason=item.reason)
                 continue
             if isinstance(item, ReplayFinished):
+                if not await still_valid(viewer):
+                    await _close_for_revoked_access(info)
+                    return
                 replaying = False
                 if counts_stale:
                     yield await _counts_changed(viewer, scope, None)
@@ -113,6 +119,9 @@ class Subscription:
                 yield ResyncRequired(reason=item.reason)
                 continue
             if isinstance(item, ReplayFinished):
+                if not await still_valid(viewer):
+                    await _close_for_revoked_access(info)
+                    return
                 continue
             if item.kind == ACCESS_REVOKED:
                 await _close_for_revoked_access(info)
@@ -141,6 +150,9 @@ class Subscription:
             if isinstance(item, ResyncNeeded):
                 return
             if isinstance(item, ReplayFinished):
+                if not await still_valid(viewer):
+                    await _close_for_revoked_access(info)
+                    return
                 continue
             if item.kind == ACCESS_REVOKED:
                 await _close_for_revoked_access(info)

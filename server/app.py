@@ -11,8 +11,9 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from models.db import tortoise_config
 from schema.app import build_schema
+from server.database import serving_url
 from server.graphql_view import TeamInboxGraphQL
-from server.health import healthz, readyz
+from server.health import DATABASE_UNAVAILABLE, healthz, readyz, unavailable
 from server.limits import BodySizeLimit
 from server.maintenance import event_log_pruning
 from server.settings import Settings
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         presence = create_typing_presence(
             settings.broadcast_url, ttl=settings.typing_ttl_seconds, on_expired=announce_expiry
         )
-        async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+        async with RegisterTortoise(app, config=tortoise_config(serving_url(settings.database_url))):
             await bus.connect()
             await presence.start()
             feeds = FeedRegistry(bus, STORED_KINDS, settings.subscriber_queue_size)
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", readyz),
         ],
         middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
+        exception_handlers={error: unavailable for error in DATABASE_UNAVAILABLE},
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -11,6 +11,10 @@ from resolvers.errors import DomainError
 from server.database import connected, migrate
 from server.settings import Settings
 
+# How long a stopping instance lets requests in flight finish (process managers usually
+# SIGKILL after 10-30 s).
+SHUTDOWN_GRACE_SECONDS = 10
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="teaminbox", description="GraphQL realtime server for a team inbox.")
@@ -69,7 +73,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         asyncio.run(migrate(settings.database_url))
     if args.demo:
         asyncio.run(_print_demo(settings, args))
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, ws="websockets-sansio", log_level="info")
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_level="info",
+        ws="websockets-sansio", ws_max_size=settings.max_body_bytes,  # one WebSocket frame obeys the body limit
+        # On SIGTERM uvicorn closes every WebSocket (1012, clients reconnect elsewhere) and
+        # waits for requests in flight; past this grace it cancels them, so a stuck request
+        # or a hung dependency cannot keep a stopping instance alive.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+    )
     return 0
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from cross_web import HTTPException  # what Strawberry turns into a plain HTTP error
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
 from resolvers.auth import authenticate, bearer_token
 from schema.context import Context
@@ -21,7 +23,19 @@ from server.connections import ConnectionTracker
 from server.settings import Settings
 
 
+class _TransportWSHandler(BaseGraphQLTransportWSHandler):
+    async def send_message(self, message) -> None:
+        # A subscription that closed the socket itself (access revoked: 4403) still ends
+        # with a `complete` frame; with nobody left to send it to, Starlette would raise
+        # and Strawberry log it as an error on every logout.
+        if self.websocket.ws.application_state == WebSocketState.DISCONNECTED:
+            return
+        await super().send_message(message)
+
+
 class TeamInboxGraphQL(GraphQL):
+    graphql_transport_ws_handler_class = _TransportWSHandler
+
     def __init__(self, schema, settings: Settings):
         super().__init__(
             schema,
@@ -50,6 +64,14 @@ class TeamInboxGraphQL(GraphQL):
             viewer = getattr(websocket.state, "viewer", None)
             if viewer is not None:
                 await self.connections.closed(viewer)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """HTTP bodies (WebSocket frames use `decode_json`). Strawberry assumes an object
+        or a batch list: a bare string, number or null would crash it into a 500."""
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, (dict, list)):
+            raise HTTPException(400, "The request body must be a JSON object")
+        return parsed
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = Context(request=request, response=response, limits=self.limits)

@@ -1,11 +1,28 @@
-"""Liveness and readiness for load balancers."""
+"""Liveness and readiness for load balancers, and the answer while the database is down."""
 from __future__ import annotations
 
 import asyncio
+import logging
+from contextlib import suppress
 
+import asyncpg
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.websockets import WebSocket
 from tortoise import connections
+from tortoise.exceptions import DBConnectionError
+
+log = logging.getLogger(__name__)
+
+# What a request meets while PostgreSQL restarts or cannot be reached: refused or timed
+# out connections (OSError), a server shutting down or starting up, a pooled connection
+# that died. Answered 503 (retry), not 500 (bug).
+DATABASE_UNAVAILABLE = (
+    OSError, asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError, asyncpg.InterfaceError,
+    asyncpg.TooManyConnectionsError, DBConnectionError,
+)
+UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; try again shortly."
+TRY_AGAIN_LATER_CLOSE_CODE = 1013
 
 DATABASE_CHECK_TIMEOUT = 2.0
 
@@ -31,3 +48,19 @@ async def _database_ok() -> bool:
         return True
     except Exception:  # noqa: BLE001 - any failure (or a hang) means "not ready"
         return False
+
+
+async def unavailable(conn: Request | WebSocket, exc: Exception) -> JSONResponse | None:
+    """Starlette exception handler for DATABASE_UNAVAILABLE: HTTP gets a 503 with
+    Retry-After (GraphQL-shaped on /graphql), a WebSocket is closed with 1013 (try again)."""
+    log.warning("%s %s: database unavailable (%r)", conn.scope["type"], conn.url.path, exc)
+    if isinstance(conn, WebSocket):
+        with suppress(Exception):  # it may be closed already
+            await conn.close(code=TRY_AGAIN_LATER_CLOSE_CODE, reason="Service temporarily unavailable")
+        return None
+    if conn.url.path.startswith("/graphql"):
+        body: dict = {"data": None, "errors": [{"message": UNAVAILABLE_MESSAGE,
+                                                "extensions": {"code": "SERVICE_UNAVAILABLE"}}]}
+    else:
+        body = {"error": UNAVAILABLE_MESSAGE}
+    return JSONResponse(body, status_code=503, headers={"retry-after": "1"})

@@ -31,9 +31,11 @@ def _unauthorised() -> JSONResponse:
 async def inbound_webhook(request: Request) -> JSONResponse:
     body = await request.body()
     raw_id = request.path_params["account_id"]
-    account = await Account.get_or_none(id=int(raw_id)) if raw_id.isdigit() and len(raw_id) < 10 else None
-    signature = request.headers.get(SIGNATURE_HEADER, "")
-    if account is None or not hmac.compare_digest(sign(account.webhook_secret, body), signature):
+    valid_id = raw_id.isascii() and raw_id.isdigit() and len(raw_id) < 10
+    account = await Account.get_or_none(id=int(raw_id)) if valid_id else None
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a 500).
+    signature = request.headers.get(SIGNATURE_HEADER, "").encode("latin-1")
+    if account is None or not hmac.compare_digest(sign(account.webhook_secret, body).encode(), signature):
         return _unauthorised()
     try:
         data = orjson.loads(body)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import Any
 from urllib.parse import urlparse
@@ -108,6 +108,7 @@ class EventBus:
             await supervisor
         for subscription in self._channels.all_receivers():
             subscription.close()
+        self._channels = ChannelRegistry(self._backend)  # a later connect() starts afresh
         await self._backend.disconnect()
 
     async def publish(self, channel: str, message: str) -> None:
@@ -131,40 +132,39 @@ class EventBus:
         if not names:
             raise ValueError("subscribe to at least one channel")
         self._require_connected()
-        subscription = Subscription(names, self._queue_size, on_overflow=self._channels.detach)
-        await self._attach(subscription)
+        registry = self._channels
+        subscription = Subscription(names, self._queue_size, on_overflow=registry.detach)
+        await self._attach(registry, subscription)
         try:
             yield subscription
         finally:
             subscription.close()
             # Shielded: a cancelled consumer (client went away) must still give back its
             # references, or the channel would stay subscribed for good.
-            await asyncio.shield(self._detach(subscription))
+            await asyncio.shield(self._release(registry, subscription, subscription.channels))
 
-    async def _attach(self, subscription: Subscription) -> None:
-        try:
-            await asyncio.wait_for(self._healthy.wait(), self.operation_timeout)
-        except asyncio.TimeoutError:
-            raise BusUnavailable("the event bus backend is down") from None
+    async def _attach(self, registry: ChannelRegistry, subscription: Subscription) -> None:
+        if not self._healthy.is_set():
+            try:
+                await asyncio.wait_for(self._healthy.wait(), self.operation_timeout)
+            except asyncio.TimeoutError:
+                raise BusUnavailable("the event bus backend is down") from None
         acquired: list[str] = []
         try:
             for channel in subscription.channels:
-                await self._channels.acquire(channel, subscription)
+                await registry.acquire(channel, subscription)
                 acquired.append(channel)
         except BaseException as exc:
-            await asyncio.shield(self._release(subscription, acquired))
+            await asyncio.shield(self._release(registry, subscription, acquired))
             if isinstance(exc, Exception):
                 raise BusUnavailable(f"cannot subscribe to {subscription.channels}: {exc!r}") from exc
             raise
 
-    async def _detach(self, subscription: Subscription) -> None:
-        await self._release(subscription, subscription.channels)
-
-    async def _release(self, subscription: Subscription, channels: tuple[str, ...] | list[str]) -> None:
-        if self._supervisor is None:  # disconnected: nothing left to unsubscribe from
+    async def _release(self, registry: ChannelRegistry, subscription: Subscription, channels: Sequence[str]) -> None:
+        if registry is not self._channels:  # the bus was disconnected meanwhile; nothing to give back
             return
         for channel in channels:
-            await self._channels.release(channel, subscription)
+            await registry.release(channel, subscription)
 
     def _require_connected(self) -> None:
         if self._supervisor is None:

@@ -20,7 +20,8 @@ class ResyncNeeded:
 
 @dataclass(frozen=True)
 class ReplayFinished:
-    """Marks where replayed events end and live ones begin."""
+    """Marks where replayed events end and live ones begin. Always the first item
+    without a cursor: from here on the subscriber is registered on the feed."""
 
 
 REPLAY_FINISHED = ReplayFinished()
@@ -51,7 +52,7 @@ async def event_stream(
                         break
                     if accepts(event):
                         yield event
-            yield REPLAY_FINISHED
+        yield REPLAY_FINISHED
         while True:
             item = await subscriber.queue.get()
             if item is OVERFLOWED:

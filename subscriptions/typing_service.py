@@ -3,13 +3,22 @@ live-only events (never stored, never replayed).
 
 A typing event carries the conversation's assignee and status, so inbox views can
 route it by scope without a query. Expiry and clean-up happen without a request at
-hand, so they read those two facts once per event."""
+hand, so they read those two facts once per event.
+
+Presence lives in Redis in production. While it is unreachable, an explicit setTyping
+fails, but the side effects of other changes (a sent message ending its author's typing,
+a member's last connection closing) only log: the change itself is committed, and the
+entries expire on their own. The typing snapshot reads as empty meanwhile."""
 from __future__ import annotations
+
+import logging
 
 from models import Conversation
 from subscriptions.events import TYPING_CHANGED, BusEvent
 from subscriptions.runtime import current, publish_events
 from subscriptions.typing import TypingChange
+
+log = logging.getLogger(__name__)
 
 
 def typing_event(change: TypingChange, facts: dict) -> BusEvent:
@@ -40,12 +49,21 @@ async def signal_typing(
 
 async def stop_typing_after_send(account_id: int, conversation_id: int, user_id: int, facts: dict) -> None:
     """Sending a message ends the sender's typing in that conversation."""
-    await signal_typing(account_id, conversation_id, user_id, False, facts)
+    try:
+        await signal_typing(account_id, conversation_id, user_id, False, facts)
+    except Exception as error:  # noqa: BLE001 - the message is sent; the entry expires by itself
+        log.warning("could not end typing of member %s after sending (%r)", user_id, error)
 
 
 async def typing_user_ids(conversation_id: int) -> list[int]:
     realtime = current()
-    return [] if realtime is None else await realtime.presence.typing_users(conversation_id)
+    if realtime is None:
+        return []
+    try:
+        return await realtime.presence.typing_users(conversation_id)
+    except Exception as error:  # noqa: BLE001 - presence down: nobody is shown typing, the rest still reads
+        log.warning("typing snapshot unavailable (%r)", error)
+        return []
 
 
 async def announce_expiry(change: TypingChange) -> None:
@@ -58,5 +76,10 @@ async def clear_member(account_id: int, user_id: int) -> None:
     realtime = current()
     if realtime is None:
         return
-    for change in await realtime.presence.clear_user(account_id, user_id):
+    try:
+        changes = await realtime.presence.clear_user(account_id, user_id)
+    except Exception as error:  # noqa: BLE001 - the member's entries expire by themselves
+        log.warning("could not clear typing of member %s (%r)", user_id, error)
+        return
+    for change in changes:
         await publish_events([typing_event(change, await _facts(change.conversation_id))])

@@ -159,6 +159,20 @@ async def test_note_over_1000_characters_is_a_validation_error_and_nothing_is_wr
     assert await Notification.filter(user_id=bob.user.id).count() == 0
 
 
+async def test_note_with_a_nul_character_is_a_validation_error(client):
+    # given
+    team = await make_team(client)
+    conversation_id = await new_conversation(client, team)
+
+    # when
+    result = await assign(client, team.admin.token, conversation_id, team["bob"].id, note="on\x00call")
+
+    # then
+    assert codes(result) == ["VALIDATION"]
+    assert result["userErrors"][0]["field"] == "note"
+    assert await history_count(conversation_id) == 0
+
+
 async def test_inactive_assignee_is_a_clean_user_error_and_nothing_changes(client):
     # given: carol is deactivated while bob holds the conversation
     team = await make_team(client)

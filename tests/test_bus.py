@@ -217,6 +217,20 @@ async def test_disconnect_ends_open_streams(backend):
     assert not bus.healthy
 
 
+async def test_a_disconnected_bus_can_connect_again(backend):
+    bus = EventBus("memory://", backend=backend)
+    await bus.connect()
+    async with bus.subscribe("account:1") as subscription:
+        await bus.disconnect()
+        assert await anext_or_end(subscription) == "end"
+
+    await bus.connect()
+    async with bus.subscribe("account:1") as subscription:
+        await bus.publish("account:1", "second life")
+        assert await next_item(subscription) == "second life"
+    await bus.disconnect()
+
+
 async def anext_or_end(subscription) -> str:
     async for item in subscription:
         return item

@@ -151,13 +151,13 @@ async def test_legacy_graphql_ws_protocol_is_refused(settings):
         # when
         async with raw_client(server, subprotocols=(LEGACY_WS,)) as client:
             negotiated = client.socket.subprotocol
-            # the legacy protocol's own handshake message
-            await client.send({"type": "connection_init", "payload": {"authorization": f"Bearer {team.admin.token}"}})
+            with suppress(ConnectionClosed):  # the legacy protocol's own handshake message
+                await client.send({"type": "connection_init", "payload": {"authorization": f"Bearer {team.admin.token}"}})
             code = await client.close_code()
 
         # then
         assert negotiated is None
-        assert code is not None and code >= 4000
+        assert code == 4406  # "Subprotocol not acceptable"
         assert client.received == []
 
 

@@ -2,15 +2,21 @@
 conversations and messages; anything refused stores nothing at all."""
 import asyncio
 
+import httpx
 import orjson
 import pytest
 
-from models import Contact, Conversation, ConversationStatus, Event, Message, MessageDirection, StatusEvent
+from models import Contact, Conversation, ConversationStatus, Event, Message, MessageDirection, Role, StatusEvent
 from resolvers.messages import MAX_BODY_LENGTH
 from server.webhook import sign
 from tests.support import data, gql, inbound, make_team, operation, post_inbound
 
 THREAD = operation("ConversationThread")
+
+
+async def make_account(client):
+    """An account with its admin and one agent (fewer password hashes than make_team's default)."""
+    return await make_team(client, roles={"bob": Role.AGENT})
 
 
 def payload(external_id="ext-1", phone="+14155550123", body="Hello", **extra) -> dict:
@@ -27,7 +33,7 @@ async def stored_counts() -> dict[str, int]:
     }
 
 
-async def post_raw(client, account_id, body: bytes, signature: str | None) -> "httpx.Response":  # noqa: F821
+async def post_raw(client, account_id, body: bytes, signature: str | None) -> httpx.Response:
     headers = {"content-type": "application/json"}
     if signature is not None:
         headers["x-signature"] = signature
@@ -36,7 +42,7 @@ async def post_raw(client, account_id, body: bytes, signature: str | None) -> "h
 
 async def test_first_message_creates_contact_conversation_and_message(client):
     # given
-    team = await make_team(client)
+    team = await make_account(client)
 
     # when
     response = await post_inbound(client, team.account, payload("ext-1", "+1 (415) 555-0123", "  My sink leaks  "))
@@ -69,7 +75,7 @@ async def test_first_message_creates_contact_conversation_and_message(client):
 ])
 async def test_phone_numbers_are_stored_in_e164(client, raw, e164):
     # given
-    team = await make_team(client)
+    team = await make_account(client)
 
     # when
     answer = await inbound(client, team.account, raw)
@@ -81,7 +87,7 @@ async def test_phone_numbers_are_stored_in_e164(client, raw, e164):
 
 async def test_second_message_from_the_same_phone_joins_the_same_conversation(client):
     # given: the same number written two ways
-    team = await make_team(client)
+    team = await make_account(client)
     first = await inbound(client, team.account, "+1 (415) 555-0123", "first")
 
     # when
@@ -98,8 +104,8 @@ async def test_second_message_from_the_same_phone_joins_the_same_conversation(cl
 
 async def test_same_phone_in_two_accounts_makes_two_separate_contacts(client):
     # given
-    team = await make_team(client)
-    other = await make_team(client)
+    team = await make_account(client)
+    other = await make_account(client)
 
     # when
     mine = await inbound(client, team.account, "+14155550123")
@@ -113,7 +119,7 @@ async def test_same_phone_in_two_accounts_makes_two_separate_contacts(client):
 
 async def test_message_into_a_closed_conversation_reopens_it(client):
     # given
-    team = await make_team(client)
+    team = await make_account(client)
     first = await inbound(client, team.account, "+14155550123", "thanks, bye")
     conversation_id = first["conversationId"]
     closed = data(await gql(client, operation("SetConversationStatus"),
@@ -138,7 +144,7 @@ async def test_message_into_a_closed_conversation_reopens_it(client):
 
 async def test_retry_with_the_same_id_is_idempotent(client):
     # given
-    team = await make_team(client)
+    team = await make_account(client)
     first = await post_inbound(client, team.account, payload("ext-42", body="once"))
     before = await stored_counts()
 
@@ -157,8 +163,8 @@ async def test_retry_with_the_same_id_is_idempotent(client):
 
 async def test_the_same_provider_id_in_two_accounts_is_two_messages(client):
     # given
-    team = await make_team(client)
-    other = await make_team(client)
+    team = await make_account(client)
+    other = await make_account(client)
 
     # when
     mine = await post_inbound(client, team.account, payload("ext-shared"))
@@ -171,7 +177,7 @@ async def test_the_same_provider_id_in_two_accounts_is_two_messages(client):
 
 async def test_receivedat_sets_the_message_time(client):
     # given
-    team = await make_team(client)
+    team = await make_account(client)
 
     # when
     response = await post_inbound(client, team.account, payload(receivedAt="2025-03-01T12:30:00Z"))
@@ -198,8 +204,8 @@ def _bad_signatures(secret: str, body: bytes, other_secret: str) -> dict[str, st
 
 async def test_bad_signatures_are_refused_and_nothing_is_stored(client):
     # given
-    team = await make_team(client)
-    other = await make_team(client)
+    team = await make_account(client)
+    other = await make_account(client)
     body = orjson.dumps(payload())
     before = await stored_counts()
 
@@ -207,11 +213,8 @@ async def test_bad_signatures_are_refused_and_nothing_is_stored(client):
         # when
         headers = {"content-type": "application/json"}
         if signature is not None:
-            headers["x-signature"] = signature.encode("latin-1").decode("latin-1")
-        response = await client.post(
-            f"/webhooks/inbound/{team.account.id}", content=body,
-            headers={k: v.encode("latin-1") for k, v in headers.items()},
-        )
+            headers["x-signature"] = signature.encode("latin-1")  # bytes: any header octets
+        response = await client.post(f"/webhooks/inbound/{team.account.id}", content=body, headers=headers)
 
         # then
         assert response.status_code == 401, name
@@ -222,7 +225,7 @@ async def test_bad_signatures_are_refused_and_nothing_is_stored(client):
 @pytest.mark.parametrize("account_id", ["999999", "0", "abc", "-1", "1" * 30, "%20"])
 async def test_unknown_account_is_refused_like_a_bad_signature(client, account_id):
     # given
-    team = await make_team(client)
+    team = await make_account(client)
     body = orjson.dumps(payload())
     before = await stored_counts()
 
@@ -235,9 +238,24 @@ async def test_unknown_account_is_refused_like_a_bad_signature(client, account_i
     assert await stored_counts() == before
 
 
+async def test_account_id_in_non_ascii_digits_is_not_that_account(client):
+    # given: the account's id written in Arabic-Indic digits, correctly signed
+    team = await make_account(client)
+    body = orjson.dumps(payload())
+    lookalike = "".join(chr(0x0660 + int(digit)) for digit in str(team.account.id))
+    before = await stored_counts()
+
+    # when
+    response = await post_raw(client, lookalike, body, sign(team.account.webhook_secret, body))
+
+    # then
+    assert response.status_code == 401
+    assert await stored_counts() == before
+
+
 async def test_a_secret_stops_working_once_rotated(client):
     # given
-    team = await make_team(client)
+    team = await make_account(client)
     old_secret = team.account.webhook_secret
     rotated = data(await gql(client, "mutation{rotateWebhookSecret{account{webhookSecret} userErrors{code}}}",
                              token=team.admin.token))["rotateWebhookSecret"]
@@ -259,6 +277,7 @@ INVALID_PAYLOADS = {
     "empty id": (payload(" "), "id"),
     "numeric id": (payload(7), "id"),
     "id too long": (payload("x" * 201), "id"),
+    "id with NUL": (payload("ext\x00-1"), "id"),
     "missing from": ({"id": "e", "to": "+14155550100", "body": "hi"}, "from"),
     "from not a string": (payload(phone=14155550123), "from"),
     "from without country code": (payload(phone="4155550123"), "from"),
@@ -270,6 +289,7 @@ INVALID_PAYLOADS = {
     "empty body": (payload(body=""), "body"),
     "blank body": (payload(body=" \n\t "), "body"),
     "body over the maximum": (payload(body="x" * (MAX_BODY_LENGTH + 1)), "body"),
+    "body with NUL": (payload(body="leak\x00ing"), "body"),
     "receivedAt not a time": (payload(receivedAt="yesterday"), "receivedAt"),
     "receivedAt without zone": (payload(receivedAt="2025-03-01T12:30:00"), "receivedAt"),
     "receivedAt a number": (payload(receivedAt=1700000000), "receivedAt"),
@@ -279,7 +299,7 @@ INVALID_PAYLOADS = {
 @pytest.mark.parametrize("case", list(INVALID_PAYLOADS))
 async def test_invalid_payload_is_422_naming_the_field_and_nothing_is_stored(client, case):
     # given
-    team = await make_team(client)
+    team = await make_account(client)
     body, field = INVALID_PAYLOADS[case]
     before = await stored_counts()
 
@@ -296,7 +316,7 @@ async def test_invalid_payload_is_422_naming_the_field_and_nothing_is_stored(cli
 
 async def test_body_of_exactly_the_maximum_is_accepted(client):
     # given
-    team = await make_team(client)
+    team = await make_account(client)
 
     # when
     response = await post_inbound(client, team.account, payload(body="x" * MAX_BODY_LENGTH))
@@ -306,10 +326,10 @@ async def test_body_of_exactly_the_maximum_is_accepted(client):
     assert len((await Message.get(id=int(response.json()["messageId"]))).body) == MAX_BODY_LENGTH
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"", b"\xff\xfe", b'{"id": "x"'])
+@pytest.mark.parametrize("raw", [b"{not json", b"", b"\xff\xfe", b'{"id": "x"', b'{"id": "\\ud800"}'])
 async def test_malformed_json_is_422_and_nothing_is_stored(client, raw):
     # given
-    team = await make_team(client)
+    team = await make_account(client)
     before = await stored_counts()
 
     # when
@@ -327,7 +347,7 @@ async def test_malformed_json_is_422_and_nothing_is_stored(client, raw):
 @pytest.mark.parametrize("raw", [b"[]", b'"hello"', b"42", b"null", b'[{"id": "x"}]'])
 async def test_json_that_is_not_an_object_is_422(client, raw):
     # given
-    team = await make_team(client)
+    team = await make_account(client)
     before = await stored_counts()
 
     # when
@@ -341,7 +361,7 @@ async def test_json_that_is_not_an_object_is_422(client, raw):
 
 async def test_oversized_request_is_413_and_nothing_is_stored(client, settings):
     # given: a signed body just over the server's request limit
-    team = await make_team(client)
+    team = await make_account(client)
     body = orjson.dumps(payload(body="x" * 100, padding="p" * settings.max_body_bytes))
     before = await stored_counts()
 
@@ -355,7 +375,7 @@ async def test_oversized_request_is_413_and_nothing_is_stored(client, settings):
 
 async def test_oversized_chunked_request_is_413(client, settings):
     # given: no Content-Length, the body streamed in chunks
-    team = await make_team(client)
+    team = await make_account(client)
     body = orjson.dumps(payload(padding="p" * settings.max_body_bytes))
     before = await stored_counts()
 
@@ -376,7 +396,7 @@ async def test_oversized_chunked_request_is_413(client, settings):
 
 async def test_concurrent_deliveries_of_the_same_id_store_one_message(client):
     # given
-    team = await make_team(client)
+    team = await make_account(client)
 
     # when
     responses = await asyncio.gather(*(post_inbound(client, team.account, payload("ext-dup")) for _ in range(5)))
@@ -394,7 +414,7 @@ async def test_concurrent_deliveries_of_the_same_id_store_one_message(client):
 
 async def test_concurrent_messages_from_a_new_phone_share_one_contact_and_conversation(client):
     # given
-    team = await make_team(client)
+    team = await make_account(client)
 
     # when
     responses = await asyncio.gather(*(

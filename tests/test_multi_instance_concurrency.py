@@ -1,0 +1,169 @@
+"""Races between two real instances on PostgreSQL: the database, not one process's event
+loop, must decide. Each round fires the competing requests at both instances at once."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from tests.instances import (
+    create_team, data, deployment, fetch_all, gql, operation, post_inbound, skip_reason,
+)
+
+pytestmark = [
+    pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or ""),
+    pytest.mark.asyncio(loop_scope="module"),
+]
+
+ASSIGN = operation("AssignConversation")
+ROUNDS = 8
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def cluster(tmp_path_factory):
+    async with deployment(tmp_path_factory.mktemp("instances"), 2) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def team(cluster):
+    async with httpx.AsyncClient(timeout=10) as http:
+        return await create_team(http, cluster.env, cluster[0].http_url, names=("bob", "carol", "dave"))
+
+
+@pytest.fixture
+async def http():
+    # One client per instance side, so the two requests of a round really run in parallel.
+    async with httpx.AsyncClient(timeout=20) as first, httpx.AsyncClient(timeout=20) as second:
+        yield first, second
+
+
+def new_phone() -> str:
+    return f"+1415555{uuid.uuid4().int % 10000:04d}"
+
+
+async def test_simultaneous_expected_assignee_assignments_let_exactly_one_win(cluster, team, http):
+    one, two = cluster[0], cluster[1]
+    bob, carol, members = team["bob"], team["carol"], [team["bob"], team["carol"], team["dave"]]
+    response = await post_inbound(http[0], one.http_url, team, new_phone())
+    conversation = response.json()["conversationId"]
+    current: str | None = None
+
+    for round_ in range(ROUNDS):
+        # given: both members saw the same owner, and each hands it to someone else
+        targets = [member for member in members if member.id != current][:2]
+        before = await fetch_all(cluster.database_url,
+                                 "SELECT id FROM assignment_event WHERE conversation_id = $1", int(conversation))
+
+        # when: bob (via instance 1) and carol (via instance 2) reassign it, expecting that owner
+        results = await asyncio.gather(
+            gql(http[0], one.http_url, ASSIGN, {"conversationId": conversation, "assigneeId": targets[0].id,
+                                                 "expectedAssigneeId": current}, token=bob.token),
+            gql(http[1], two.http_url, ASSIGN, {"conversationId": conversation, "assigneeId": targets[1].id,
+                                                 "expectedAssigneeId": current}, token=carol.token),
+        )
+
+        # then: exactly one wins, the other gets ASSIGNMENT_CONFLICT naming the winner
+        payloads = [data(result)["assignConversation"] for result in results]
+        winners = [(p, m) for p, m in zip(payloads, targets) if p["userErrors"] == []]
+        losers = [p for p in payloads if p["userErrors"] != []]
+        assert len(winners) == 1 and len(losers) == 1, f"round {round_}: {payloads}"
+        (won, winner) = winners[0]
+        assert [e["code"] for e in losers[0]["userErrors"]] == ["ASSIGNMENT_CONFLICT"]
+        assert won["conversation"]["assignee"]["id"] == winner.id
+        # and: one history row, naming the previous owner
+        rows = await fetch_all(cluster.database_url,
+                               "SELECT assignee_id, previous_assignee_id FROM assignment_event "
+                               "WHERE conversation_id = $1 ORDER BY id", int(conversation))
+        assert len(rows) == len(before) + 1
+        assert rows[-1] == {"assignee_id": int(winner.id), "previous_assignee_id": int(current) if current else None}
+        current = winner.id
+        # and: the stored state agrees
+        (state,) = await fetch_all(cluster.database_url, "SELECT assignee_id FROM conversation WHERE id = $1",
+                                   int(conversation))
+        assert state["assignee_id"] == int(winner.id)
+
+
+async def test_inbound_messages_for_the_same_new_contact_on_both_instances_make_one_conversation(cluster, team, http):
+    one, two = cluster[0], cluster[1]
+    for round_ in range(ROUNDS):
+        phone = new_phone()
+
+        # when: two different messages from a contact never seen before, one per instance
+        responses = await asyncio.gather(
+            post_inbound(http[0], one.http_url, team, phone, f"first-{uuid.uuid4().hex}", "first"),
+            post_inbound(http[1], two.http_url, team, phone, f"second-{uuid.uuid4().hex}", "second"),
+        )
+
+        # then: both are stored, in one conversation of one contact
+        assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
+        bodies = [r.json() for r in responses]
+        assert bodies[0]["conversationId"] == bodies[1]["conversationId"], f"round {round_}: {bodies}"
+        assert not any(body["duplicate"] for body in bodies)
+        contacts = await fetch_all(cluster.database_url, "SELECT id FROM contact WHERE account_id = $1 AND phone = $2",
+                                   team.account_id, phone)
+        assert len(contacts) == 1
+        conversations = await fetch_all(cluster.database_url, "SELECT id FROM conversation WHERE contact_id = $1",
+                                        contacts[0]["id"])
+        assert [row["id"] for row in conversations] == [int(bodies[0]["conversationId"])]
+        messages = await fetch_all(cluster.database_url, "SELECT body FROM message WHERE conversation_id = $1",
+                                   conversations[0]["id"])
+        assert sorted(row["body"] for row in messages) == ["first", "second"]
+
+
+async def test_webhook_retries_of_one_id_racing_on_both_instances_store_one_message(cluster, team, http):
+    one, two = cluster[0], cluster[1]
+    for round_ in range(ROUNDS):
+        phone, external_id = new_phone(), f"retry-{uuid.uuid4().hex}"
+
+        # when: the provider's retries of one delivery reach both instances at once, twice each
+        responses = await asyncio.gather(*(
+            post_inbound(http[i % 2], (one, two)[i % 2].http_url, team, phone, external_id, "only once")
+            for i in range(4)
+        ))
+
+        # then: every retry is answered 200 with the same message; exactly one stored it
+        assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
+        bodies = [r.json() for r in responses]
+        assert len({body["messageId"] for body in bodies}) == 1, f"round {round_}: {bodies}"
+        assert sorted(body["duplicate"] for body in bodies) == [False, True, True, True]
+        messages = await fetch_all(cluster.database_url, "SELECT id FROM message WHERE account_id = $1 AND "
+                                   "external_id = $2", team.account_id, external_id)
+        assert len(messages) == 1
+        # and: one event for it in the log (no event of a rolled-back attempt)
+        events = await fetch_all(cluster.database_url, "SELECT seq FROM event WHERE account_id = $1 AND "
+                                 "kind = 'message.created' AND (payload->>'message_id')::int = $2",
+                                 team.account_id, messages[0]["id"])
+        assert len(events) == 1
+
+
+async def test_reassignments_and_inbound_messages_on_one_conversation_across_instances_all_succeed(cluster, team, http):
+    # Both kinds of writer lock the account's event log and the conversation row; they
+    # must take them in the same order, or PostgreSQL aborts one as a deadlock.
+    one, two = cluster[0], cluster[1]
+    phone = new_phone()
+    conversation = (await post_inbound(http[0], one.http_url, team, phone)).json()["conversationId"]
+    members = [team["bob"], team["carol"], team["dave"], None]
+
+    async def reassign(client, base, index):
+        assignee = members[index % len(members)]
+        return await gql(client, base, ASSIGN, {"conversationId": conversation,
+                                                "assigneeId": assignee.id if assignee else None},
+                         token=team.admin.token)
+
+    for round_ in range(ROUNDS):
+        # when: plain reassignments and customer messages hit both instances at once
+        results = await asyncio.gather(
+            *(reassign(http[i % 2], (one, two)[i % 2].http_url, round_ + i) for i in range(4)),
+            *(post_inbound(http[i % 2], (two, one)[i % 2].http_url, team, phone, body=f"{round_}-{i}")
+              for i in range(4)),
+        )
+
+        # then: every one of them succeeds
+        assignments, deliveries = results[:4], results[4:]
+        for result in assignments:
+            assert data(result)["assignConversation"]["userErrors"] == [], f"round {round_}: {result}"
+        assert [r.status_code for r in deliveries] == [200] * 4, f"round {round_}: {[r.text for r in deliveries]}"
