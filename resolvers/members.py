@@ -46,7 +46,7 @@ async def new_user(account: Account, *, email: str, name: str, role: Role, passw
     email = normalise_email(email)
     if len(email) > 254 or not EMAIL_RE.match(email):
         raise validation("Enter a valid email address", "email")
-    password_hash = hash_password(password)
+    password_hash = await hash_password(password)
     try:
         return await User.create(
             account=account, email=email, name=_clean_name(name), role=role, password_hash=password_hash
@@ -72,8 +72,10 @@ async def update_user(
         user.name = _clean_name(name)
     demoting = role is not None and role != Role.ADMIN
     deactivating = active is False and user.active
-    outbox = None
     async with in_transaction() as connection:
+        # The account lock before any row, like every writer (one lock order: no deadlock
+        # with an assignment of one of the conversations unassigned below).
+        outbox = await Outbox.begin(connection, viewer.account_id)
         if user.role == Role.ADMIN and (demoting or deactivating):
             await _keep_an_admin(viewer, user, connection)
         if role is not None:
@@ -83,10 +85,9 @@ async def update_user(
         await user.save(using_db=connection)
         if deactivating:
             await Session.filter(user_id=user.id, revoked_at=None).using_db(connection).update(revoked_at=utcnow())
-            outbox = await Outbox.begin(connection, viewer.account_id)
             await unassign_all_of(viewer, user, outbox, note="Unassigned: member deactivated")
-    if outbox is not None:
-        await outbox.publish()
+    await outbox.publish()
+    if deactivating:
         await announce_access_revoked(viewer.account_id, user.id)
         await clear_member(viewer.account_id, user.id)
     return user

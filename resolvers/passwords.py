@@ -1,4 +1,11 @@
-"""Argon2 password hashing, and the rules a new password must meet."""
+"""Argon2 password hashing, and the rules a new password must meet.
+
+Hashing is deliberately slow (tens of milliseconds of CPU), so it runs in a worker
+thread: a login must not stall every live subscription on the event loop."""
+from __future__ import annotations
+
+import asyncio
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -7,22 +14,33 @@ from resolvers.errors import validation
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
 
-_hasher = PasswordHasher()
+_hasher = PasswordHasher()  # argon2-cffi's defaults (RFC 9106 low-memory profile)
 # Verifying against this keeps a login for an unknown email as slow as a wrong password,
 # so response times do not reveal which emails have accounts.
-_DUMMY_HASH = _hasher.hash("teaminbox-timing-equaliser")
+_dummy_hash = _hasher.hash("teaminbox-timing-equaliser")
 
 
-def hash_password(password: str) -> str:
+def configure(*, time_cost: int, memory_kib: int, parallelism: int) -> None:
+    """Set the cost of new hashes (existing hashes verify with the cost they carry).
+    The test suite uses a cheap setting; production keeps the defaults."""
+    global _hasher, _dummy_hash
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+    _dummy_hash = _hasher.hash("teaminbox-timing-equaliser")
+
+
+async def hash_password(password: str) -> str:
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise validation(
             f"Password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters", "password"
         )
-    return _hasher.hash(password)
+    return await asyncio.to_thread(_hasher.hash, password)
 
 
-def verify_password(password_hash: str | None, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    def verify() -> bool:
+        try:
+            return _hasher.verify(password_hash or _dummy_hash, password) and password_hash is not None
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(verify)

@@ -20,15 +20,23 @@ async def _by_id(model: type[models.Model], ids: Sequence[int]) -> list:
 
 
 async def _last_messages(conversation_ids: Sequence[int]) -> list[models.Message | None]:
+    """Each conversation's newest message by time (ties: the later id). Not the highest
+    id: a message the provider delivers late keeps its older time and is no preview."""
+    ids = list(conversation_ids)
     latest = (
-        await models.Message.filter(conversation_id__in=list(conversation_ids))
-        .annotate(last_id=Max("id"))
+        await models.Message.filter(conversation_id__in=ids)
+        .annotate(last_at=Max("created_at"))
         .group_by("conversation_id")
-        .values("conversation_id", "last_id")
+        .values("conversation_id", "last_at")
     )
-    last_ids = [row["last_id"] for row in latest]
-    messages = {m.conversation_id: m for m in await models.Message.filter(id__in=last_ids)}
-    return [messages.get(cid) for cid in conversation_ids]
+    # The IN list can also match a message of one conversation at another's newest instant: keep each one's newest.
+    candidates = await models.Message.filter(conversation_id__in=ids, created_at__in=[row["last_at"] for row in latest])
+    newest: dict[int, models.Message] = {}
+    for message in candidates:
+        kept = newest.get(message.conversation_id)
+        if kept is None or (message.created_at, message.id) > (kept.created_at, kept.id):
+            newest[message.conversation_id] = message
+    return [newest.get(cid) for cid in ids]
 
 
 class SharedDataLoader(DataLoader):

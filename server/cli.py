@@ -36,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings.from_env()
+    settings.apply_password_hashing()
     if args.command == "migrate":
         asyncio.run(migrate(settings.database_url))
         print(f"migrated {settings.database_url}")

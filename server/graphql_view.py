@@ -16,14 +16,26 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
-from resolvers.auth import authenticate, bearer_token
+from resolvers.auth import authenticate, bearer_token, still_valid
 from schema.context import Context
 from schema.limits import Limits
 from server.connections import ConnectionTracker
 from server.settings import Settings
 
 
+FORBIDDEN_CLOSE_CODE = 4403
+
+
 class _TransportWSHandler(BaseGraphQLTransportWSHandler):
+    async def handle_subscribe(self, message) -> None:
+        # A socket outlives its login: a member logged out or deactivated while it had no
+        # subscription running must not go on querying, mutating or subscribing with it.
+        viewer = getattr(self.context, "viewer", None)
+        if viewer is not None and not await still_valid(viewer):
+            await self.websocket.close(code=FORBIDDEN_CLOSE_CODE, reason="Access revoked")
+            return
+        await super().handle_subscribe(message)
+
     async def send_message(self, message) -> None:
         # A subscription that closed the socket itself (access revoked: 4403) still ends
         # with a `complete` frame; with nobody left to send it to, Starlette would raise

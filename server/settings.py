@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from resolvers import passwords
+
 
 def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
@@ -29,8 +31,18 @@ class Settings:
     max_subscriptions_per_connection: int = 20
     connection_init_timeout_seconds: float = 5.0
     subscriber_queue_size: int = 256
+    # Cost of new argon2 password hashes (argon2-cffi's defaults).
+    password_hash_time_cost: int = 3
+    password_hash_memory_kib: int = 65536
+    password_hash_parallelism: int = 4
     # How long the durable event log keeps events for resuming subscriptions.
     event_retention_hours: float = 72.0
+
+    def apply_password_hashing(self) -> None:
+        passwords.configure(
+            time_cost=self.password_hash_time_cost, memory_kib=self.password_hash_memory_kib,
+            parallelism=self.password_hash_parallelism,
+        )
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -51,5 +63,8 @@ class Settings:
                 "TEAMINBOX_CONNECTION_INIT_TIMEOUT_SECONDS", cls.connection_init_timeout_seconds
             ),
             subscriber_queue_size=_int("TEAMINBOX_SUBSCRIBER_QUEUE_SIZE", cls.subscriber_queue_size),
+            password_hash_time_cost=_int("TEAMINBOX_PASSWORD_HASH_TIME_COST", cls.password_hash_time_cost),
+            password_hash_memory_kib=_int("TEAMINBOX_PASSWORD_HASH_MEMORY_KIB", cls.password_hash_memory_kib),
+            password_hash_parallelism=_int("TEAMINBOX_PASSWORD_HASH_PARALLELISM", cls.password_hash_parallelism),
             event_retention_hours=_float("TEAMINBOX_EVENT_RETENTION_HOURS", cls.event_retention_hours),
         )

@@ -109,6 +109,25 @@ async def test_an_inbound_message_moves_its_conversation_to_the_top(client):
     assert page["edges"][0]["node"]["lastMessage"]["body"] == "Any news?"
 
 
+async def test_a_late_delivered_older_message_neither_moves_the_conversation_nor_becomes_its_preview(client):
+    # given
+    team = await make_team(client)
+    first = await deliver(client, team.account, phone(1), BASE + timedelta(minutes=1), body="Hello")
+    second = await deliver(client, team.account, phone(2), BASE + timedelta(minutes=2))
+    await deliver(client, team.account, phone(1), BASE + timedelta(minutes=3), body="Latest news")
+    before = await inbox(client, team["bob"].token)
+
+    # when: the provider delivers, late, a message sent before all of these
+    await deliver(client, team.account, phone(1), BASE, body="Sent long ago")
+    after = await inbox(client, team["bob"].token)
+
+    # then
+    assert ids(before) == ids(after) == [first, second]
+    row = after["edges"][0]["node"]
+    assert row["lastMessage"]["body"] == "Latest news"
+    assert row["lastActivityAt"] == before["edges"][0]["node"]["lastActivityAt"] == row["lastMessage"]["createdAt"]
+
+
 async def test_scopes_select_conversations_by_assignee(client):
     # given
     team = await make_team(client)
@@ -193,6 +212,7 @@ async def test_search_matches_part_of_the_contacts_phone_or_name(client):
     by_name = await inbox(client, token, {"search": "plumb"})
     by_other_name = await inbox(client, token, {"search": "JOE"})
     nothing = await inbox(client, token, {"search": "Zed"})
+    wildcards = [await inbox(client, token, {"search": text}) for text in ("%", "_", "5%0")]
 
     # then
     assert ids(by_phone) == [plumber]
@@ -200,6 +220,7 @@ async def test_search_matches_part_of_the_contacts_phone_or_name(client):
     assert ids(by_name) == [plumber]
     assert ids(by_other_name) == [baker]
     assert ids(nothing) == []
+    assert [ids(page) for page in wildcards] == [[], [], []]
 
 
 async def test_search_only_looks_at_this_account(client):
@@ -262,6 +283,8 @@ async def test_paging_stays_consistent_while_conversations_move_and_close(client
     base64.urlsafe_b64encode(b'["yesterday", 5]').decode(),
     base64.urlsafe_b64encode(b'["2025-03-01T09:00:00+00:00", "5"]').decode(),
     base64.urlsafe_b64encode(b'[null, 5]').decode(),
+    base64.urlsafe_b64encode(b'["2025-03-01T09:00:00", 5]').decode(),  # no time zone
+    base64.urlsafe_b64encode(b'["2025-03-01T09:00:00+00:00", 99999999999]').decode(),  # beyond the id column
 ])
 async def test_an_invalid_after_cursor_is_a_validation_error(client, cursor):
     # given

@@ -18,6 +18,8 @@ from tests.support import data, gql, inbound, login, make_team, operation
 INBOX_EVENTS = operation("InboxEvents")
 UPDATE_USER = operation("UpdateUser")
 LOGOUT = operation("Logout")
+SET_TYPING = operation("SetTyping")
+THREAD = operation("ConversationThread")
 TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
 FORBIDDEN = 4403
@@ -221,6 +223,28 @@ async def test_subscribing_on_a_socket_whose_token_was_revoked_meanwhile_is_refu
             # when
             await client.subscribe("inbox", INBOX_EVENTS, {"after": await start_cursor()})
             await inbound(http, team.account, "+14155550105", "Secret")
+
+            # then
+            assert await client.close_code() == FORBIDDEN
+            assert client.nexts() == []
+        finally:
+            await manager.__aexit__(None, None, None)
+
+
+async def test_queries_and_mutations_on_a_socket_whose_token_was_revoked_are_refused(settings):
+    async with running_server(settings) as server, server.http() as http:
+        # given: Bob connected (acknowledged), then his login was revoked
+        team = await make_team(http)
+        bob = team["bob"]
+        conversation = (await inbound(http, team.account, "+14155550106", "Hi"))["conversationId"]
+        manager, client = await acked(server, bob.token)
+        try:
+            assert data(await gql(http, LOGOUT, token=bob.token))["logout"]["revoked"] is True
+
+            # when: he uses the socket for a mutation and a query
+            await client.subscribe("typing", SET_TYPING, {"conversationId": conversation, "isTyping": True})
+            with suppress(ConnectionClosed):
+                await client.subscribe("thread", THREAD, {"id": conversation})
 
             # then
             assert await client.close_code() == FORBIDDEN

@@ -46,7 +46,9 @@ async def test_another_accounts_all_view_hears_nothing_of_ours(settings):
         assert kinds == [
             ("MessageAdded", probe), ("InboxCountsChanged", None), ("ConversationAssigned", probe), ("InboxCountsChanged", None),
         ]
-        counts = inbox.items[1]["inboxEvents"]["counts"]
-        assert (counts["all"], counts["unassigned"]) == (1, 1)
-        assert {row["user"]["id"] for row in counts["byAssignee"]} == {theirs.admin.id, outsider.id, theirs["carol"].id}
+        counts = inbox.items[3]["inboxEvents"]["counts"]  # computed when sent: the counts now
+        assert (counts["all"], counts["unassigned"], counts["mine"]) == (1, 0, 1)
+        assert {row["user"]["id"]: row["count"] for row in counts["byAssignee"]} == {
+            theirs.admin.id: 0, outsider.id: 1, theirs["carol"].id: 0,
+        }
         assert [item["notificationAdded"]["conversation"]["id"] for item in notifications.items] == [probe]

@@ -3,7 +3,11 @@ stops on expiry, on sending, on `false` and when the typist's last connection cl
 is never echoed to the typist, and shows in `conversation.typingUsers`."""
 from __future__ import annotations
 
+import os
 from dataclasses import replace
+
+import pytest
+import redis.asyncio as aioredis
 
 from tests.live import EventCollector, running_server, start_cursor, ws_session
 from tests.support import data, gql, inbound, make_team, operation
@@ -15,6 +19,23 @@ SEND = operation("SendMessage")
 ASSIGN = operation("AssignConversation")
 THREAD = operation("ConversationThread")
 SHORT_TTL = 0.5
+
+
+@pytest.fixture(autouse=True)
+async def no_typing_left_from_earlier_tests():
+    """Every test gets a new database, so ids repeat from test to test; on Redis, typing
+    entries of an earlier test (same conversation and member ids, TTL not over yet)
+    would make a new start look like a refresh, and it would not be announced."""
+    url = os.environ.get("TEAMINBOX_TEST_BROADCAST_URL", "")
+    if url.startswith("redis"):
+        client = aioredis.from_url(url)
+        try:
+            keys = [key async for key in client.scan_iter("typing:*")]
+            if keys:
+                await client.delete(*keys)
+        finally:
+            await client.aclose()
+    yield
 
 
 def event(item: dict) -> dict:
@@ -49,6 +70,16 @@ async def watch(session, conversation_id: str) -> EventCollector:
     return EventCollector(session, CONVERSATION_EVENTS, {"conversationId": conversation_id, "after": await start_cursor()})
 
 
+async def live(http, account, phone: str, *streams: EventCollector) -> None:
+    """Typing events are live-only: one signalled before a subscription is registered on
+    the server is never replayed, so `after` cannot cover it. A warm-up message from the
+    customer reaching every stream proves they are registered; it is then forgotten."""
+    warm_up = (await inbound(http, account, phone, "Warm-up"))["messageId"]
+    for stream in streams:
+        await stream.wait_for(lambda item: kind(item) == "MessageAdded" and event(item)["message"]["id"] == warm_up)
+        stream.items.clear()
+
+
 async def test_watcher_sees_a_colleague_start_typing(settings):
     async with running_server(settings) as server, server.http() as http:
         # given
@@ -57,6 +88,7 @@ async def test_watcher_sees_a_colleague_start_typing(settings):
         conversation = (await inbound(http, team.account, "+14155550501", "Hi"))["conversationId"]
         async with ws_session(server, bob.token) as session:
             thread = await watch(session, conversation)
+            await live(http, team.account, "+14155550501", thread)
 
             # when
             await set_typing(http, carol.token, conversation, True)
@@ -76,6 +108,7 @@ async def test_typing_expires_on_its_own_after_the_ttl(settings):
         conversation = (await inbound(http, team.account, "+14155550502", "Hi"))["conversationId"]
         async with ws_session(server, bob.token) as session:
             thread = await watch(session, conversation)
+            await live(http, team.account, "+14155550502", thread)
 
             # when: Carol types once and then does nothing
             await set_typing(http, carol.token, conversation, True)
@@ -98,6 +131,7 @@ async def test_a_typists_own_typing_never_comes_back_to_them(settings):
         async with ws_session(server, bob.token) as session:
             thread = await watch(session, conversation)
             inbox = EventCollector(session, INBOX_EVENTS, {"filter": {"scope": "MINE"}, "after": await start_cursor()})
+            await live(http, team.account, "+14155550503", thread, inbox)
 
             # when: Bob types, stops, types again; then the customer writes (the probe)
             await set_typing(http, bob.token, conversation, True)
@@ -122,6 +156,7 @@ async def test_typing_users_snapshot_shows_the_typist_only_while_typing(settings
         conversation = (await inbound(http, team.account, "+14155550504", "Hi"))["conversationId"]
         async with ws_session(server, bob.token) as session:
             thread = await watch(session, conversation)
+            await live(http, team.account, "+14155550504", thread)
 
             # when
             await set_typing(http, carol.token, conversation, True)
@@ -142,6 +177,7 @@ async def test_sending_a_message_ends_the_senders_typing(settings):
         conversation = (await inbound(http, team.account, "+14155550505", "Hi"))["conversationId"]
         async with ws_session(server, bob.token) as session:
             thread = await watch(session, conversation)
+            await live(http, team.account, "+14155550505", thread)
             await set_typing(http, carol.token, conversation, True)
 
             # when
@@ -162,6 +198,7 @@ async def test_closing_the_typists_last_connection_ends_their_typing(settings):
         conversation = (await inbound(http, team.account, "+14155550506", "Hi"))["conversationId"]
         async with ws_session(server, bob.token) as session:
             thread = await watch(session, conversation)
+            await live(http, team.account, "+14155550506", thread)
             async with ws_session(server, carol.token):
                 await set_typing(http, carol.token, conversation, True)
                 await thread.wait_for(typing_of(carol.id, True))
@@ -182,6 +219,7 @@ async def test_two_typists_are_tracked_separately(settings):
         conversation = (await inbound(http, team.account, "+14155550507", "Hi"))["conversationId"]
         async with ws_session(server, bob.token) as session:
             thread = await watch(session, conversation)
+            await live(http, team.account, "+14155550507", thread)
             await set_typing(http, carol.token, conversation, True)
             await set_typing(http, admin.token, conversation, True)
             both = await typing_users(http, bob.token, conversation)
@@ -209,6 +247,7 @@ async def test_assignees_inbox_sees_typing_in_their_conversation(settings):
         data(await gql(http, ASSIGN, {"conversationId": his, "assigneeId": bob.id}, token=team.admin.token))
         async with ws_session(server, bob.token) as session:
             inbox = EventCollector(session, INBOX_EVENTS, {"filter": {"scope": "MINE"}, "after": await start_cursor()})
+            await live(http, team.account, "+14155550508", inbox)
 
             # when
             await set_typing(http, carol.token, other, True)

@@ -188,6 +188,37 @@ async def test_receivedat_sets_the_message_time(client):
     assert message.created_at.isoformat().startswith("2025-03-01T12:30:00")
 
 
+async def test_receivedat_ahead_of_our_clock_is_not_stored_in_the_future(client):
+    # given
+    team = await make_account(client)
+
+    # when
+    response = await post_inbound(client, team.account, payload(receivedAt="2999-01-01T00:00:00+00:00"))
+
+    # then
+    assert response.status_code == 200
+    message = await Message.get(id=int(response.json()["messageId"]))
+    conversation = await Conversation.get(id=message.conversation_id)
+    assert message.created_at.year < 2999
+    assert conversation.last_activity_at.year < 2999
+
+
+async def test_late_delivery_of_an_older_message_does_not_move_the_conversation_back(client):
+    # given
+    team = await make_account(client)
+    newer = await post_inbound(client, team.account, payload("ext-new", receivedAt="2025-03-01T12:00:00Z"))
+    conversation_id = int(newer.json()["conversationId"])
+    activity = (await Conversation.get(id=conversation_id)).last_activity_at
+
+    # when
+    older = await post_inbound(client, team.account, payload("ext-old", receivedAt="2025-03-01T11:00:00+00:00"))
+
+    # then
+    assert older.status_code == 200
+    assert int(older.json()["conversationId"]) == conversation_id
+    assert (await Conversation.get(id=conversation_id)).last_activity_at == activity
+
+
 def _bad_signatures(secret: str, body: bytes, other_secret: str) -> dict[str, str | None]:
     good = sign(secret, body)
     return {
