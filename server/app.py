@@ -36,9 +36,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
-        bus = EventBus(settings.broadcast_url, queue_size=settings.subscriber_queue_size)
+        bus = EventBus(
+            settings.broadcast_url, queue_size=settings.subscriber_queue_size, channel_prefix=f"{settings.namespace}:"
+        )
         presence = create_typing_presence(
-            settings.broadcast_url, ttl=settings.typing_ttl_seconds, on_expired=announce_expiry
+            settings.broadcast_url, ttl=settings.typing_ttl_seconds, on_expired=announce_expiry,
+            key_prefix=f"{settings.namespace}:typing",
         )
         async with RegisterTortoise(app, config=tortoise_config(serving_url(settings.database_url))):
             await bus.connect()

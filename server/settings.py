@@ -19,6 +19,8 @@ def _float(name: str, default: float) -> float:
 class Settings:
     database_url: str = "sqlite://teaminbox.db"
     broadcast_url: str = "memory://"
+    # Prefix of every Redis key and bus channel: deployments sharing a Redis stay apart.
+    namespace: str = "teaminbox"
     typing_ttl_seconds: float = 6.0
     session_ttl_hours: int = 24 * 30
     # Request limits (GraphQL documents and the webhook).
@@ -49,6 +51,7 @@ class Settings:
         return cls(
             database_url=os.environ.get("TEAMINBOX_DATABASE_URL", cls.database_url),
             broadcast_url=os.environ.get("TEAMINBOX_BROADCAST_URL", cls.broadcast_url),
+            namespace=os.environ.get("TEAMINBOX_NAMESPACE", cls.namespace),
             typing_ttl_seconds=_float("TEAMINBOX_TYPING_TTL_SECONDS", cls.typing_ttl_seconds),
             session_ttl_hours=_int("TEAMINBOX_SESSION_TTL_HOURS", cls.session_ttl_hours),
             max_body_bytes=_int("TEAMINBOX_MAX_BODY_BYTES", cls.max_body_bytes),

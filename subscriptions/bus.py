@@ -62,12 +62,16 @@ class EventBus:
         reconnect_min_delay: float = 0.05,
         reconnect_max_delay: float = 2.0,
         backend: BroadcastBackend | None = None,
+        channel_prefix: str = "",
     ) -> None:
-        """`backend` overrides the one chosen by `url` (tests, custom transports)."""
+        """`backend` overrides the one chosen by `url` (tests, custom transports).
+        `channel_prefix` namespaces every channel on the backend, so several deployments
+        (or test runs) can share one Redis without hearing each other."""
         if queue_size < 1:
             raise ValueError("queue_size must be at least 1")
         self._backend = backend or create_backend(url)
         self._queue_size = queue_size
+        self._prefix = channel_prefix
         self._min_delay = reconnect_min_delay
         self._max_delay = max(reconnect_max_delay, reconnect_min_delay)
         self._channels = ChannelRegistry(self._backend)
@@ -117,7 +121,7 @@ class EventBus:
             raise TypeError(f"bus messages are str (JSON), not {type(message).__name__}")
         self._require_connected()
         try:
-            await asyncio.wait_for(self._backend.publish(channel, message), self.operation_timeout)
+            await asyncio.wait_for(self._backend.publish(self._prefix + channel, message), self.operation_timeout)
         except Exception as exc:
             raise BusUnavailable(f"cannot publish on {channel!r}: {exc!r}") from exc
 
@@ -128,7 +132,7 @@ class EventBus:
     async def subscribe_many(self, channels: list[str]) -> AsyncIterator[Subscription]:
         """One queue fed by several channels. Entered once every backend subscription is
         confirmed, so anything published afterwards is delivered (or signalled)."""
-        names = tuple(dict.fromkeys(channels))  # dedupe, keep order
+        names = tuple(dict.fromkeys(self._prefix + channel for channel in channels))  # dedupe, keep order
         if not names:
             raise ValueError("subscribe to at least one channel")
         self._require_connected()

@@ -64,7 +64,9 @@ class TypingPresence(Protocol):
         ...
 
 
-def create_typing_presence(url: str, *, ttl: float, on_expired: ExpiredCallback) -> TypingPresence:
+def create_typing_presence(
+    url: str, *, ttl: float, on_expired: ExpiredCallback, key_prefix: str = "typing"
+) -> TypingPresence:
     if ttl <= 0:
         raise ValueError(f"typing TTL must be positive, got {ttl!r}")
     scheme = urlsplit(url).scheme
@@ -74,7 +76,7 @@ def create_typing_presence(url: str, *, ttl: float, on_expired: ExpiredCallback)
         # Imported here so the memory backend never needs the redis package loaded.
         from subscriptions.typing_redis import RedisTypingPresence
 
-        return RedisTypingPresence(url, ttl=ttl, on_expired=on_expired)
+        return RedisTypingPresence(url, ttl=ttl, on_expired=on_expired, key_prefix=key_prefix)
     raise ValueError(f"unsupported typing presence URL {url!r}: expected memory:// or redis://")
 
 

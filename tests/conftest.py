@@ -80,6 +80,8 @@ def settings(database_url) -> Settings:
     # Cheap argon2 parameters: still real argon2id hashes, without ~100 ms per login.
     return replace(
         Settings(), database_url=database_url, broadcast_url=TEST_BROADCAST_URL,
+        # Each test its own Redis keys and channels: ids restart at 1 in every test database.
+        namespace=f"test-{uuid.uuid4().hex[:12]}",
         password_hash_time_cost=1, password_hash_memory_kib=1024, password_hash_parallelism=1,
     )
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from models import Plan, Role
+from models import Notification, Plan, Role
 from tests.support import Member, Team, data, error_codes, gql, inbound, make_team, operation
 
 THREAD = operation("ConversationThread")
@@ -39,14 +39,23 @@ async def account_with_a_conversation(client, phone: str, roles: dict[str, Role]
 
 
 async def snapshot(client, side: Side) -> dict:
-    """Everything the mutations below could change, read back by the account's own members."""
+    """Everything the mutations below could change, read back by the account's own members.
+    Typing is live state, and on Redis shared with whatever else runs there: `typists`
+    checks it for the member who acted."""
     admin = side.team.admin.token
+    thread = data(await gql(client, THREAD, {"id": side.conversation_id}, token=admin))
+    del thread["conversation"]["typingUsers"]
     return {
-        "thread": data(await gql(client, THREAD, {"id": side.conversation_id}, token=admin)),
+        "thread": thread,
         "members": data(await gql(client, TEAM_MEMBERS, {"includeInactive": True}, token=admin)),
         "account": data(await gql(client, ACCOUNT, token=admin)),
         "notifications": data(await gql(client, NOTIFICATIONS, token=side.agent.token)),
     }
+
+
+async def typists(client, side: Side) -> set[str]:
+    thread = data(await gql(client, THREAD, {"id": side.conversation_id}, token=side.team.admin.token))
+    return {user["id"] for user in thread["conversation"]["typingUsers"]}
 
 
 def user_error_codes(result: dict, field: str) -> list[str]:
@@ -85,16 +94,17 @@ async def test_ids_of_another_account_are_not_found_and_change_nothing(client, m
     # given: our agent acts, with every permission needed, on ids of their account
     ours = await account_with_a_conversation(client, "+14155550101", {"bob": Role.AGENT})
     theirs = await account_with_a_conversation(client, "+14155550202", {"zed": Role.AGENT})
-    actor = ours.agent.token if mutation == "markNotificationsRead" else ours.team.admin.token
+    actor = ours.agent if mutation == "markNotificationsRead" else ours.team.admin
     ours_before, theirs_before = await snapshot(client, ours), await snapshot(client, theirs)
 
     # when
-    result = await gql(client, operation(document), variables(ours, theirs), token=actor)
+    result = await gql(client, operation(document), variables(ours, theirs), token=actor.token)
 
     # then
     assert user_error_codes(result, mutation) == ["NOT_FOUND"]
     assert await snapshot(client, theirs) == theirs_before
     assert await snapshot(client, ours) == ours_before
+    assert actor.id not in await typists(client, theirs)
 
 
 @pytest.mark.parametrize("document, variables, changed", [
@@ -150,6 +160,7 @@ async def test_analysts_are_forbidden_every_change(client, mutation, document, v
     # then
     assert user_error_codes(result, mutation) == ["FORBIDDEN"]
     assert await snapshot(client, ours) == before
+    assert ours.team["ann"].id not in await typists(client, ours)
 
 
 @pytest.mark.parametrize("mutation, document, variables",
@@ -292,28 +303,28 @@ async def test_capabilities_follow_the_plan(client, plan, capabilities):
     assert [(account["plan"], account["capabilities"]) for account in seen] == [(plan.value, capabilities)] * 2
 
 
-async def starter_account(client) -> tuple[Team, str]:
+async def starter_account(client) -> Side:
     """A STARTER account with a conversation assigned to bob (done while it was TEAM,
     so bob also has a notification), then moved to the entry plan."""
     side = await account_with_a_conversation(client, "+14155550101", {"bob": Role.AGENT, "carol": Role.AGENT})
     moved = data(await gql(client, operation("SetAccountPlan"), {"plan": "STARTER"}, token=side.team.admin.token))
     assert moved["setAccountPlan"]["account"]["capabilities"] == []
-    return side.team, side.conversation_id
+    return side
 
 
 @pytest.mark.parametrize("document, variables", [
-    ("InboxPage", lambda team, cid: {"filter": {"scope": "MINE"}}),
-    ("InboxPage", lambda team, cid: {"filter": {"scope": "UNASSIGNED"}}),
-    ("InboxPage", lambda team, cid: {"filter": {"scope": "USER", "assigneeId": team["bob"].id}}),
-    ("InboxCounts", lambda team, cid: {"status": "OPEN"}),
-    ("Notifications", lambda team, cid: {}),
+    ("InboxPage", lambda side: {"filter": {"scope": "MINE"}}),
+    ("InboxPage", lambda side: {"filter": {"scope": "UNASSIGNED"}}),
+    ("InboxPage", lambda side: {"filter": {"scope": "USER", "assigneeId": side.agent.id}}),
+    ("InboxCounts", lambda side: {"status": "OPEN"}),
+    ("Notifications", lambda side: {}),
 ])
 async def test_entry_plan_queries_needing_team_inbox_are_feature_not_in_plan(client, document, variables):
     # given
-    team, conversation_id = await starter_account(client)
+    side = await starter_account(client)
 
     # when
-    result = await gql(client, operation(document), variables(team, conversation_id), token=team["bob"].token)
+    result = await gql(client, operation(document), variables(side), token=side.agent.token)
 
     # then
     assert result["data"] is None
@@ -321,28 +332,38 @@ async def test_entry_plan_queries_needing_team_inbox_are_feature_not_in_plan(cli
 
 
 @pytest.mark.parametrize("mutation, document, variables", [
-    ("assignConversation", "AssignConversation", lambda team, cid: {"conversationId": cid, "assigneeId": team["carol"].id}),
-    ("assignConversation", "AssignConversation", lambda team, cid: {"conversationId": cid, "assigneeId": None}),
-    ("setTyping", "SetTyping", lambda team, cid: {"conversationId": cid, "isTyping": True}),
-    ("markNotificationsRead", "MarkNotificationsRead", lambda team, cid: {"all": True}),
+    ("assignConversation", "AssignConversation",
+     lambda side: {"conversationId": side.conversation_id, "assigneeId": side.team["carol"].id}),
+    ("assignConversation", "AssignConversation", lambda side: {"conversationId": side.conversation_id, "assigneeId": None}),
+    ("setTyping", "SetTyping", lambda side: {"conversationId": side.conversation_id, "isTyping": True}),
+    ("markNotificationsRead", "MarkNotificationsRead", lambda side: {"all": True}),
 ])
 async def test_entry_plan_mutations_needing_team_inbox_are_feature_not_in_plan(client, mutation, document, variables):
     # given
-    team, conversation_id = await starter_account(client)
-    before = data(await gql(client, THREAD, {"id": conversation_id}, token=team.admin.token))
+    side = await starter_account(client)
+    before = await starter_state(client, side)
 
     # when
-    result = await gql(client, operation(document), variables(team, conversation_id), token=team["bob"].token)
+    result = await gql(client, operation(document), variables(side), token=side.agent.token)
 
     # then
     assert user_error_codes(result, mutation) == ["FEATURE_NOT_IN_PLAN"]
-    assert data(await gql(client, THREAD, {"id": conversation_id}, token=team.admin.token)) == before
+    assert await starter_state(client, side) == before
+    assert side.agent.id not in await typists(client, side)
+
+
+async def starter_state(client, side: Side) -> tuple[dict, int]:
+    """The thread as the admin reads it, and the agent's unread notifications (which the
+    entry plan does not show them)."""
+    thread = data(await gql(client, THREAD, {"id": side.conversation_id}, token=side.team.admin.token))
+    del thread["conversation"]["typingUsers"]
+    return thread, await Notification.filter(user_id=int(side.agent.id), read_at=None).count()
 
 
 async def test_entry_plan_still_lists_replies_and_closes(client):
     # given
-    team, conversation_id = await starter_account(client)
-    bob = team["bob"].token
+    side = await starter_account(client)
+    conversation_id, bob = side.conversation_id, side.agent.token
 
     # when
     inbox = data(await gql(client, INBOX, {"filter": {"scope": "ALL"}}, token=bob))["inbox"]
@@ -359,8 +380,9 @@ async def test_entry_plan_still_lists_replies_and_closes(client):
 
 async def test_upgrading_the_plan_unlocks_the_team_inbox_and_downgrading_locks_it(client):
     # given
-    team, conversation_id = await starter_account(client)
-    assign = {"conversationId": conversation_id, "assigneeId": team["carol"].id}
+    side = await starter_account(client)
+    team = side.team
+    assign = {"conversationId": side.conversation_id, "assigneeId": team["carol"].id}
 
     # when
     upgraded = data(await gql(client, operation("SetAccountPlan"), {"plan": "TEAM"}, token=team.admin.token))

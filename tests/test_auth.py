@@ -2,7 +2,7 @@
 headers, and deactivation taking effect at once."""
 import pytest
 
-from models import Session, User
+from models import Role, Session, User
 from tests.support import PASSWORD, data, error_codes, gql, inbound, login, make_team, operation
 
 LOGIN = operation("Login")
@@ -10,6 +10,7 @@ LOGOUT = operation("Logout")
 VIEWER = operation("CurrentUser")
 SEND = operation("SendMessage")
 UPDATE_USER = operation("UpdateUser")
+AGENT_ONLY = {"bob": Role.AGENT}
 
 
 async def viewer_of(client, token) -> dict | None:
@@ -26,7 +27,7 @@ def codes(payload: dict) -> list[str]:
 
 async def test_login_returns_a_token_that_identifies_the_member(client):
     # given
-    team = await make_team(client)
+    team = await make_team(client, roles=AGENT_ONLY)
     bob = team["bob"]
 
     # when
@@ -43,7 +44,7 @@ async def test_login_returns_a_token_that_identifies_the_member(client):
 
 async def test_each_login_gets_its_own_token(client):
     # given
-    team = await make_team(client)
+    team = await make_team(client, roles=AGENT_ONLY)
 
     # when
     first = await login(client, team["bob"].user.email)
@@ -57,7 +58,7 @@ async def test_each_login_gets_its_own_token(client):
 
 async def test_email_is_case_insensitive_at_login(client):
     # given
-    team = await make_team(client)
+    team = await make_team(client, roles=AGENT_ONLY)
     bob = team["bob"]
 
     # when
@@ -75,7 +76,7 @@ async def test_email_is_case_insensitive_at_login(client):
 ])
 async def test_wrong_password_or_unknown_email_is_invalid_credentials_without_a_token(client, who, password):
     # given
-    team = await make_team(client)
+    team = await make_team(client, roles=AGENT_ONLY)
     email = team["bob"].user.email if who == "bob" else "nobody@nowhere.test"
     sessions_before = await Session.all().count()
 
@@ -91,7 +92,7 @@ async def test_wrong_password_or_unknown_email_is_invalid_credentials_without_a_
 
 async def test_wrong_password_and_unknown_email_give_the_same_answer(client):
     # given
-    team = await make_team(client)
+    team = await make_team(client, roles=AGENT_ONLY)
 
     # when
     wrong_password = data(await gql(client, LOGIN, {"email": team["bob"].user.email, "password": "nope-nope-nope"}))
@@ -103,7 +104,7 @@ async def test_wrong_password_and_unknown_email_give_the_same_answer(client):
 
 async def test_passwords_are_stored_as_argon2_hashes(client):
     # given
-    team = await make_team(client)
+    team = await make_team(client, roles=AGENT_ONLY)
     created = data(await gql(client, operation("CreateUser"), {"input": {
         "email": "dora@example.test", "name": "Dora Explorer", "role": "AGENT", "password": "dora-secret-pass",
     }}, token=team.admin.token))["createUser"]
@@ -123,7 +124,7 @@ async def test_passwords_are_stored_as_argon2_hashes(client):
 
 async def test_tokens_are_not_stored_in_clear(client):
     # given
-    team = await make_team(client)
+    team = await make_team(client, roles=AGENT_ONLY)
     token = team["bob"].token
 
     # when
@@ -136,7 +137,7 @@ async def test_tokens_are_not_stored_in_clear(client):
 
 async def test_logout_revokes_the_token_it_was_made_with(client):
     # given
-    team = await make_team(client)
+    team = await make_team(client, roles=AGENT_ONLY)
     bob = team["bob"]
     other_session = await login(client, bob.user.email)
     conversation_id = (await inbound(client, team.account, "+14155550123"))["conversationId"]
@@ -157,7 +158,7 @@ async def test_logout_revokes_the_token_it_was_made_with(client):
 
 async def test_an_expired_session_is_not_a_login(client):
     # given
-    team = await make_team(client)
+    team = await make_team(client, roles=AGENT_ONLY)
     bob = team["bob"]
     await Session.filter(user_id=bob.user.id).update(expires_at=bob.user.created_at)
 
@@ -182,7 +183,7 @@ async def test_an_expired_session_is_not_a_login(client):
 ])
 async def test_missing_or_bad_authorization_header_is_anonymous(client, header):
     # given
-    team = await make_team(client)
+    team = await make_team(client, roles=AGENT_ONLY)
     conversation_id = (await inbound(client, team.account, "+14155550123"))["conversationId"]
     headers = {} if header is None else {"authorization": header.format(token=team["bob"].token)}
 
@@ -206,7 +207,7 @@ async def test_missing_or_bad_authorization_header_is_anonymous(client, header):
 
 async def test_the_bearer_scheme_is_case_insensitive(client):
     # given
-    team = await make_team(client)
+    team = await make_team(client, roles=AGENT_ONLY)
 
     # when
     response = await client.post("/graphql", json={"query": VIEWER}, headers={"authorization": f"bearer {team['bob'].token}"})
@@ -224,7 +225,7 @@ async def deactivate(client, team, member, active=False) -> dict:
 
 async def test_deactivation_ends_existing_tokens_at_once_and_blocks_login(client):
     # given
-    team = await make_team(client)
+    team = await make_team(client, roles=AGENT_ONLY)
     bob = team["bob"]
     second_token = await login(client, bob.user.email)
     conversation_id = (await inbound(client, team.account, "+14155550123"))["conversationId"]
@@ -242,7 +243,7 @@ async def test_deactivation_ends_existing_tokens_at_once_and_blocks_login(client
 
 async def test_a_reactivated_member_must_log_in_again(client):
     # given
-    team = await make_team(client)
+    team = await make_team(client, roles=AGENT_ONLY)
     bob = team["bob"]
     await deactivate(client, team, bob)
 

@@ -16,11 +16,6 @@ INBOX = operation("InboxPage")
 NOTIFICATIONS = operation("Notifications")
 
 
-@pytest.fixture
-def limits(app):
-    return app.state.settings
-
-
 async def team_with_conversation(client):
     team = await make_team(client, roles={"bob": Role.AGENT})
     conversation_id = (await inbound(client, team.account, "+14155550123", "Hello"))["conversationId"]
@@ -33,8 +28,8 @@ async def post(client, query, variables=None, token=None):
     return await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
 
 
-def messages_in(conversation_id):
-    return Message.filter(conversation_id=int(conversation_id)).count()
+async def messages_in(conversation_id) -> int:
+    return await Message.filter(conversation_id=int(conversation_id)).count()
 
 
 def nested_send(depth: int) -> str:
@@ -48,24 +43,24 @@ def nested_send(depth: int) -> str:
     return f'mutation($c: ID!) {{ sendMessage(conversationId: $c, body: "deep") {{ {selection} }} }}'
 
 
-async def test_a_query_at_the_depth_limit_runs(client, limits):
+async def test_a_query_at_the_depth_limit_runs(client, settings):
     # given
     team, conversation_id = await team_with_conversation(client)
 
     # when
-    result = await gql(client, nested_send(limits.max_query_depth), {"c": conversation_id}, token=team.admin.token)
+    result = await gql(client, nested_send(settings.max_query_depth), {"c": conversation_id}, token=team.admin.token)
 
     # then
     assert data(result)["sendMessage"]["message"]
     assert await messages_in(conversation_id) == 2
 
 
-async def test_a_query_over_the_depth_limit_is_refused_and_not_run(client, limits):
+async def test_a_query_over_the_depth_limit_is_refused_and_not_run(client, settings):
     # given
     team, conversation_id = await team_with_conversation(client)
 
     # when
-    result = await gql(client, nested_send(limits.max_query_depth + 1), {"c": conversation_id}, token=team.admin.token)
+    result = await gql(client, nested_send(settings.max_query_depth + 1), {"c": conversation_id}, token=team.admin.token)
 
     # then
     assert result["data"] is None
@@ -79,24 +74,24 @@ def aliased_sends(count: int) -> str:
     ) + " }"
 
 
-async def test_as_many_aliases_as_allowed_run(client, limits):
+async def test_as_many_aliases_as_allowed_run(client, settings):
     # given
     team, conversation_id = await team_with_conversation(client)
 
     # when
-    result = await gql(client, aliased_sends(limits.max_aliases), {"c": conversation_id}, token=team.admin.token)
+    result = await gql(client, aliased_sends(settings.max_aliases), {"c": conversation_id}, token=team.admin.token)
 
     # then
-    assert len(data(result)) == limits.max_aliases
-    assert await messages_in(conversation_id) == 1 + limits.max_aliases
+    assert len(data(result)) == settings.max_aliases
+    assert await messages_in(conversation_id) == 1 + settings.max_aliases
 
 
-async def test_too_many_aliases_are_refused_and_nothing_runs(client, limits):
+async def test_too_many_aliases_are_refused_and_nothing_runs(client, settings):
     # given
     team, conversation_id = await team_with_conversation(client)
 
     # when
-    result = await gql(client, aliased_sends(limits.max_aliases + 1), {"c": conversation_id}, token=team.admin.token)
+    result = await gql(client, aliased_sends(settings.max_aliases + 1), {"c": conversation_id}, token=team.admin.token)
 
     # then
     assert result["data"] is None
@@ -104,10 +99,10 @@ async def test_too_many_aliases_are_refused_and_nothing_runs(client, limits):
     assert await messages_in(conversation_id) == 1
 
 
-async def test_too_many_tokens_are_refused_and_nothing_runs(client, limits):
+async def test_too_many_tokens_are_refused_and_nothing_runs(client, settings):
     # given
     team, conversation_id = await team_with_conversation(client)
-    padding = " ".join(["id"] * limits.max_tokens)
+    padding = " ".join(["id"] * settings.max_tokens)
     query = f'mutation($c: ID!) {{ sendMessage(conversationId: $c, body: "long") {{ message {{ {padding} }} }} }}'
 
     # when
@@ -128,11 +123,11 @@ PAGED = {
 
 @pytest.mark.parametrize("connection", PAGED)
 @pytest.mark.parametrize("first", ["max + 1", 0, -1])
-async def test_page_size_out_of_range_is_a_validation_error(client, limits, connection, first):
+async def test_page_size_out_of_range_is_a_validation_error(client, settings, connection, first):
     # given
     team, conversation_id = await team_with_conversation(client)
     document, variables, path = PAGED[connection]
-    size = limits.max_page_size + 1 if first == "max + 1" else first
+    size = settings.max_page_size + 1 if first == "max + 1" else first
 
     # when
     result = await gql(client, document, {**variables(conversation_id), "first": size}, token=team.admin.token)
@@ -145,11 +140,11 @@ async def test_page_size_out_of_range_is_a_validation_error(client, limits, conn
 
 @pytest.mark.parametrize("connection", PAGED)
 @pytest.mark.parametrize("first", ["max", 1])
-async def test_page_size_within_range_is_served(client, limits, connection, first):
+async def test_page_size_within_range_is_served(client, settings, connection, first):
     # given
     team, conversation_id = await team_with_conversation(client)
     document, variables, path = PAGED[connection]
-    size = limits.max_page_size if first == "max" else first
+    size = settings.max_page_size if first == "max" else first
 
     # when
     result = await gql(client, document, {**variables(conversation_id), "first": size}, token=team.admin.token)
@@ -219,10 +214,10 @@ async def test_crafted_notification_cursors_are_a_validation_error(client, befor
     assert error_codes(result) == ["VALIDATION"]
 
 
-async def test_a_body_over_the_limit_is_413_for_graphql(client, limits):
+async def test_a_body_over_the_limit_is_413_for_graphql(client, settings):
     # given
     team, conversation_id = await team_with_conversation(client)
-    body = "x" * limits.max_body_bytes
+    body = "x" * settings.max_body_bytes
 
     # when
     response = await post(client, SEND, {"conversationId": conversation_id, "body": body}, token=team.admin.token)
@@ -233,10 +228,10 @@ async def test_a_body_over_the_limit_is_413_for_graphql(client, limits):
     assert data(await gql(client, operation("CurrentUser"), token=team.admin.token))["viewer"]
 
 
-async def test_a_body_over_the_limit_without_a_length_is_413(client, limits):
+async def test_a_body_over_the_limit_without_a_length_is_413(client, settings):
     # given
     team, conversation_id = await team_with_conversation(client)
-    payload = orjson.dumps({"query": SEND, "variables": {"conversationId": conversation_id, "body": "x" * limits.max_body_bytes}})
+    payload = orjson.dumps({"query": SEND, "variables": {"conversationId": conversation_id, "body": "x" * settings.max_body_bytes}})
 
     async def chunks():
         for start in range(0, len(payload), 16 * 1024):
@@ -252,10 +247,10 @@ async def test_a_body_over_the_limit_without_a_length_is_413(client, limits):
     assert await messages_in(conversation_id) == 1
 
 
-async def test_a_body_just_under_the_limit_is_served(client, limits):
+async def test_a_body_just_under_the_limit_is_served(client, settings):
     # given
     team, conversation_id = await team_with_conversation(client)
-    padding = limits.max_body_bytes - 1024
+    padding = settings.max_body_bytes - 1024
     query = "# " + "p" * padding + "\n" + operation("CurrentUser")
 
     # when
@@ -266,10 +261,10 @@ async def test_a_body_just_under_the_limit_is_served(client, limits):
     assert response.json()["data"]["viewer"]["user"]["id"] == team.admin.id
 
 
-async def test_a_webhook_body_over_the_limit_is_413_and_stores_nothing(client, limits):
+async def test_a_webhook_body_over_the_limit_is_413_and_stores_nothing(client, settings):
     # given
     team, conversation_id = await team_with_conversation(client)
-    payload = {"id": "big-1", "from": "+14155550123", "to": "+14155550100", "body": "x" * limits.max_body_bytes}
+    payload = {"id": "big-1", "from": "+14155550123", "to": "+14155550100", "body": "x" * settings.max_body_bytes}
 
     # when
     response = await post_inbound(client, team.account, payload)

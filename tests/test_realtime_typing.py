@@ -3,11 +3,13 @@ stops on expiry, on sending, on `false` and when the typist's last connection cl
 is never echoed to the typist, and shows in `conversation.typingUsers`."""
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import replace
 
 import pytest
 import redis.asyncio as aioredis
+from starlette.routing import WebSocketRoute
 
 from tests.live import EventCollector, running_server, start_cursor, ws_session
 from tests.support import data, gql, inbound, make_team, operation
@@ -209,6 +211,48 @@ async def test_closing_the_typists_last_connection_ends_their_typing(settings):
             await thread.wait_for(typing_of(carol.id, False))
             await thread.stop()
         assert await typing_users(http, bob.token, conversation) == []
+
+
+def open_connections(server, user_id: str) -> int:
+    """How many WebSockets the server counts for a member (its ConnectionTracker)."""
+    route = next(route for route in server.server.config.app.routes if isinstance(route, WebSocketRoute))
+    return route.app.connections.count(int(user_id))
+
+
+async def until(condition) -> None:
+    """Bounded wait for server-side bookkeeping that has no event of its own."""
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+async def test_closing_one_of_two_connections_keeps_the_typing(settings):
+    async with running_server(settings) as server, server.http() as http:
+        # given: Carol has two tabs open and is typing
+        team = await make_team(http)
+        bob, carol = team["bob"], team["carol"]
+        conversation = (await inbound(http, team.account, "+14155550510", "Hi"))["conversationId"]
+        async with ws_session(server, bob.token) as session:
+            thread = await watch(session, conversation)
+            await live(http, team.account, "+14155550510", thread)
+            async with ws_session(server, carol.token):
+                async with ws_session(server, carol.token):
+                    await set_typing(http, carol.token, conversation, True)
+                    await thread.wait_for(typing_of(carol.id, True))
+
+                # when: one tab closes (the server has counted it closed), then a probe
+                await until(lambda: open_connections(server, carol.id) == 1)
+                await inbound(http, team.account, "+14155550510", "Probe")
+                await thread.wait_for(lambda item: kind(item) == "MessageAdded")
+                still_typing = await typing_users(http, bob.token, conversation)
+
+            # then: only the last one closing stops it
+            await thread.wait_for(typing_of(carol.id, False))
+            await thread.stop()
+        assert still_typing == [carol.id]
+        assert [kind(item) for item in thread.items] == ["TypingChanged", "MessageAdded", "TypingChanged"]
 
 
 async def test_two_typists_are_tracked_separately(settings):
