@@ -14,6 +14,7 @@ class ErrorCode(str, Enum):
     ASSIGNMENT_CONFLICT = "ASSIGNMENT_CONFLICT"
     VALIDATION = "VALIDATION"
     ALREADY_EXISTS = "ALREADY_EXISTS"
+    UNAVAILABLE = "UNAVAILABLE"
 
 
 class DomainError(Exception):

@@ -21,6 +21,10 @@ from subscriptions.typing import TypingChange
 log = logging.getLogger(__name__)
 
 
+class PresenceUnavailable(Exception):
+    """The typing presence store (Redis) cannot be reached."""
+
+
 def typing_event(change: TypingChange, facts: dict) -> BusEvent:
     return BusEvent(
         kind=TYPING_CHANGED, account_id=change.account_id, conversation_id=change.conversation_id,
@@ -42,7 +46,10 @@ async def signal_typing(
     realtime = current()
     if realtime is None:
         return
-    change = await realtime.presence.set_typing(account_id, conversation_id, user_id, is_typing)
+    try:
+        change = await realtime.presence.set_typing(account_id, conversation_id, user_id, is_typing)
+    except Exception as error:
+        raise PresenceUnavailable(str(error)) from error
     if change is not None:
         await publish_events([typing_event(change, facts if facts is not None else await _facts(conversation_id))])
 

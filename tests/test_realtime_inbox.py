@@ -245,3 +245,21 @@ async def test_entry_plan_streams_the_shared_inbox_without_team_features(setting
             await everything.stop()
         assert refused == ["FEATURE_NOT_IN_PLAN", "FEATURE_NOT_IN_PLAN"]
         assert [kind(item) for item in everything.items] == ["MessageAdded", "MessageAdded"]
+
+
+async def test_search_view_hears_only_matching_conversations(settings):
+    async with running_server(settings) as server, server.http() as http:
+        # given: a view searching for one customer's number
+        team = await make_team(http)
+        async with ws_session(server, team["bob"].token) as session:
+            searched = await subscribe(session, {"search": "5550216"})
+
+            # when: another customer writes, then the searched one
+            other = (await inbound(http, team.account, "+14155550217", "Not me"))["conversationId"]
+            match = (await inbound(http, team.account, "+14155550216", "Me"))["conversationId"]
+
+            # then
+            await searched.wait_for(about(match, "MessageAdded"))
+            await searched.stop()
+        assert conversation_events(searched, other) == []
+        assert conversation_events(searched, match) == ["MessageAdded"]
