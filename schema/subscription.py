@@ -6,7 +6,7 @@ account feed's events that the rules in resolvers/live.py accept, resuming from
 closed with 4403."""
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 import strawberry
 
@@ -26,13 +26,9 @@ from subscriptions.events import ACCESS_REVOKED, BusEvent
 from subscriptions.runtime import current
 from subscriptions.stream import ReplayFinished, ResyncNeeded, event_stream
 
+StreamItem = BusEvent | ResyncNeeded | ReplayFinished
+
 FORBIDDEN_CLOSE_CODE = 4403
-
-
-async def _close_for_revoked_access(info: Info) -> None:
-    """On an ACCESS_REVOKED event, or when the login was revoked before the stream was
-    registered on the feed (that event is live-only, so the database is asked then)."""
-    await info.context.request.close(code=FORBIDDEN_CLOSE_CODE, reason="Access revoked")
 
 
 def _feeds():
@@ -44,6 +40,21 @@ def _feeds():
 
 def _viewer(info: Info) -> Viewer:
     return require_viewer(info.context.viewer)
+
+
+async def _while_access_lasts(info: Info, viewer: Viewer, stream: AsyncIterator[StreamItem]) -> AsyncIterator[StreamItem]:
+    """Pass the stream on until the viewer's access ends, then close the socket with 4403:
+    on an ACCESS_REVOKED event, or, checked once the replay is done (that event is
+    live-only), when the login was revoked before the stream registered on the feed."""
+    async for item in stream:
+        revoked = (
+            not await still_valid(viewer) if isinstance(item, ReplayFinished)
+            else isinstance(item, BusEvent) and item.kind == ACCESS_REVOKED
+        )
+        if revoked:
+            await info.context.request.close(code=FORBIDDEN_CLOSE_CODE, reason="Access revoked")
+            return
+        yield item
 
 
 @strawberry.type(description="Live updates over graphql-transport-ws.")
@@ -72,31 +83,24 @@ class Subscription:
         )
         # While replaying, counts are sent once at the end (not after every missed event).
         replaying, counts_stale = after_seq is not None, False
-        async for item in stream:
+        async for item in _while_access_lasts(info, viewer, stream):
             if isinstance(item, ResyncNeeded):
                 yield ResyncRequired(reason=item.reason)
-                continue
-            if isinstance(item, ReplayFinished):
-                if not await still_valid(viewer):
-                    await _close_for_revoked_access(info)
-                    return
+            elif isinstance(item, ReplayFinished):
                 replaying = False
                 if counts_stale:
                     yield await _counts_changed(viewer, scope, None)
-                continue
-            if item.kind == ACCESS_REVOKED:
-                await _close_for_revoked_access(info)
-                return
-            event = shared(item)
-            if live.inbox_accepts(viewer, scope, item) and await _matches_search(scope, event):
-                rendered = await render(event)
-                if rendered is not None:
-                    yield rendered
-            if moves_counts(item):
-                if replaying:
-                    counts_stale = True
-                else:
-                    yield await _counts_changed(viewer, scope, event)
+            else:
+                event = shared(item)
+                if live.inbox_accepts(viewer, scope, item) and await _matches_search(scope, event):
+                    rendered = await render(event)
+                    if rendered is not None:
+                        yield rendered
+                if moves_counts(item):
+                    if replaying:
+                        counts_stale = True
+                    else:
+                        yield await _counts_changed(viewer, scope, event)
 
     @strawberry.subscription(
         description="Everything in one conversation: messages, assignment and status changes, typing. With `after` "
@@ -114,21 +118,13 @@ class Subscription:
             _feeds(), viewer.account_id, lambda event: live.conversation_accepts(viewer, watched, event),
             after_seq=after_seq, conversation_id=watched,
         )
-        async for item in stream:
+        async for item in _while_access_lasts(info, viewer, stream):
             if isinstance(item, ResyncNeeded):
                 yield ResyncRequired(reason=item.reason)
-                continue
-            if isinstance(item, ReplayFinished):
-                if not await still_valid(viewer):
-                    await _close_for_revoked_access(info)
-                    return
-                continue
-            if item.kind == ACCESS_REVOKED:
-                await _close_for_revoked_access(info)
-                return
-            rendered = await render(shared(item))
-            if rendered is not None:
-                yield rendered
+            elif isinstance(item, BusEvent):
+                rendered = await render(shared(item))
+                if rendered is not None:
+                    yield rendered
 
     @strawberry.subscription(
         description="The viewer's new notifications, the same rows `notifications` returns; every open connection "
@@ -146,21 +142,14 @@ class Subscription:
             _feeds(), viewer.account_id, lambda event: live.notification_accepts(viewer, event),
             after_seq=after_seq, user_id=viewer.user_id,
         )
-        async for item in stream:
+        async for item in _while_access_lasts(info, viewer, stream):
             if isinstance(item, ResyncNeeded):
-                return
-            if isinstance(item, ReplayFinished):
-                if not await still_valid(viewer):
-                    await _close_for_revoked_access(info)
-                    return
-                continue
-            if item.kind == ACCESS_REVOKED:
-                await _close_for_revoked_access(info)
-                return
-            loaders = shared(item).loaders
-            notification = await loaders.notification.load(item.payload["notification_id"])
-            if notification is not None:
-                yield Notification(model=notification, loaders=loaders, seq=item.seq)
+                return  # `Notification` has no way to say "resync": ending asks the client to resubscribe
+            if isinstance(item, BusEvent):
+                loaders = shared(item).loaders
+                notification = await loaders.notification.load(item.payload["notification_id"])
+                if notification is not None:
+                    yield Notification(model=notification, loaders=loaders, seq=item.seq)
 
 
 async def _counts_changed(viewer: Viewer, scope: live.InboxScope, event: SharedEvent | None) -> InboxCountsChanged:
@@ -172,7 +161,7 @@ async def _counts_changed(viewer: Viewer, scope: live.InboxScope, event: SharedE
     return InboxCountsChanged(counts=counts_type(counts_for(viewer, counts)))
 
 
-async def _matches_search(scope: live.InboxScope, event) -> bool:
+async def _matches_search(scope: live.InboxScope, event: SharedEvent) -> bool:
     if scope.search is None:
         return True
     conversation = await event.loaders.conversation.load(event.event.conversation_id)

@@ -71,14 +71,14 @@ async def raw_client(server, subprotocols=(TRANSPORT_WS,)):
         yield RawClient(socket)
 
 
+@asynccontextmanager
 async def acked(server, token: str):
     """A connection that the server accepted (connection_ack received)."""
-    manager = raw_client(server)
-    client = await manager.__aenter__()
-    await client.init(token)
-    ack = await client.receive()
-    assert ack["type"] == "connection_ack", ack
-    return manager, client
+    async with raw_client(server) as client:
+        await client.init(token)
+        ack = await client.receive()
+        assert ack["type"] == "connection_ack", ack
+        yield client
 
 
 def is_event(operation_id: str, typename: str, conversation_id: str | None = None):
@@ -168,8 +168,7 @@ async def test_deactivated_member_loses_their_subscriptions(settings):
         # given: Bob's inbox view is live (a first event has reached him)
         team = await make_team(http)
         bob = team["bob"]
-        manager, client = await acked(server, bob.token)
-        try:
+        async with acked(server, bob.token) as client:
             await client.subscribe("inbox", INBOX_EVENTS, {"after": await start_cursor()})
             first = (await inbound(http, team.account, "+14155550102", "Probe"))["conversationId"]
             await client.wait_for(is_event("inbox", "MessageAdded", first))
@@ -180,8 +179,6 @@ async def test_deactivated_member_loses_their_subscriptions(settings):
 
             # then
             assert await client.close_code() == FORBIDDEN
-        finally:
-            await manager.__aexit__(None, None, None)
 
 
 async def test_logout_closes_only_that_sessions_sockets(settings):
@@ -190,9 +187,7 @@ async def test_logout_closes_only_that_sessions_sockets(settings):
         team = await make_team(http)
         bob = team["bob"]
         phone_token = await login(http, bob.user.email)
-        laptop_manager, laptop = await acked(server, bob.token)
-        phone_manager, phone = await acked(server, phone_token)
-        try:
+        async with acked(server, bob.token) as laptop, acked(server, phone_token) as phone:
             await laptop.subscribe("inbox", INBOX_EVENTS, {"after": await start_cursor()})
             await phone.subscribe("inbox", INBOX_EVENTS, {"after": await start_cursor()})
             first = (await inbound(http, team.account, "+14155550103", "Warm-up"))["conversationId"]
@@ -206,9 +201,6 @@ async def test_logout_closes_only_that_sessions_sockets(settings):
             # then
             assert await laptop.close_code() == FORBIDDEN
             await phone.wait_for(is_event("inbox", "MessageAdded", probe))
-        finally:
-            await phone_manager.__aexit__(None, None, None)
-            await laptop_manager.__aexit__(None, None, None)
 
 
 async def test_subscribing_on_a_socket_whose_token_was_revoked_meanwhile_is_refused(settings):
@@ -216,8 +208,7 @@ async def test_subscribing_on_a_socket_whose_token_was_revoked_meanwhile_is_refu
         # given: Bob connected (acknowledged), then logged out before subscribing
         team = await make_team(http)
         bob = team["bob"]
-        manager, client = await acked(server, bob.token)
-        try:
+        async with acked(server, bob.token) as client:
             assert data(await gql(http, LOGOUT, token=bob.token))["logout"]["revoked"] is True
 
             # when
@@ -227,8 +218,6 @@ async def test_subscribing_on_a_socket_whose_token_was_revoked_meanwhile_is_refu
             # then
             assert await client.close_code() == FORBIDDEN
             assert client.nexts() == []
-        finally:
-            await manager.__aexit__(None, None, None)
 
 
 async def test_queries_and_mutations_on_a_socket_whose_token_was_revoked_are_refused(settings):
@@ -237,8 +226,7 @@ async def test_queries_and_mutations_on_a_socket_whose_token_was_revoked_are_ref
         team = await make_team(http)
         bob = team["bob"]
         conversation = (await inbound(http, team.account, "+14155550106", "Hi"))["conversationId"]
-        manager, client = await acked(server, bob.token)
-        try:
+        async with acked(server, bob.token) as client:
             assert data(await gql(http, LOGOUT, token=bob.token))["logout"]["revoked"] is True
 
             # when: he uses the socket for a mutation and a query
@@ -249,5 +237,3 @@ async def test_queries_and_mutations_on_a_socket_whose_token_was_revoked_are_ref
             # then
             assert await client.close_code() == FORBIDDEN
             assert client.nexts() == []
-        finally:
-            await manager.__aexit__(None, None, None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 
 from schema.event_cache import shared
 from schema.events import render
@@ -52,17 +52,20 @@ async def statements_for_one_message_and_one_assignment(settings, subscribers: i
         members = [team.admin, team["bob"], team["carol"]]
         conversation = (await inbound(http, team.account, "+14155550901", "Existing"))["conversationId"]
         after = await start_cursor()
-        sessions, collectors = [], []
-        for index in range(SOCKETS):
-            manager = ws_session(server, members[index % len(members)].token)
-            sessions.append(manager)
-            session = await manager.__aenter__()
-            collectors += [EventCollector(session, INBOX_EVENTS, {"after": after}) for _ in range(subscribers // SOCKETS)]
-        try:
-            # every subscription is live before measuring (a warm-up event reached all)
-            warm_up = (await inbound(http, team.account, "+14155550901", "Warm-up"))["messageId"]
+        async with AsyncExitStack() as stack:
+            collectors: list[EventCollector] = []
+            for index in range(SOCKETS):
+                session = await stack.enter_async_context(ws_session(server, members[index % len(members)].token))
+                collectors += [EventCollector(session, INBOX_EVENTS, {"after": after}) for _ in range(subscribers // SOCKETS)]
             for collector in collectors:
-                await collector.wait_for(message_with(warm_up), timeout=20)
+                stack.push_async_callback(collector.stop)
+
+            # every subscription is done starting before measuring: a first warm-up proves
+            # it registered (it may still be replaying), a second one that its replay is over
+            for body in ("Warm-up", "Warm-up again"):
+                warm_up = (await inbound(http, team.account, "+14155550901", body))["messageId"]
+                for collector in collectors:
+                    await collector.wait_for(message_with(warm_up), timeout=20)
 
             with counting_statements() as on_message:
                 message = (await inbound(http, team.account, "+14155550901", "Counted"))["messageId"]
@@ -73,11 +76,6 @@ async def statements_for_one_message_and_one_assignment(settings, subscribers: i
                                token=team.admin.token))
                 for collector in collectors:
                     await collector.wait_for(counts_after_assignment(collector), timeout=20)
-        finally:
-            for collector in collectors:
-                await collector.stop()
-            for manager in reversed(sessions):
-                await manager.__aexit__(None, None, None)
         return len(on_message.statements), len(on_assignment.statements)
 
 
