@@ -312,7 +312,7 @@ async def soak(args: argparse.Namespace) -> int:
         f"| instances | {len(instances)}, clients spread {', '.join(str(n) for n in result['per_instance'].values())} |",
         f"| operations | {len(traffic.ops)} in {args.seconds:g} s ({achieved:.1f}/s): "
         + ", ".join(f"{kind} {outcome} {n}" for (kind, outcome), n in sorted(ops.items())) + " |",
-        f"| operations while Redis was down | " + (", ".join(f"{kind} {outcome} {n}" for (kind, outcome), n
+        "| operations while Redis was down | " + (", ".join(f"{kind} {outcome} {n}" for (kind, outcome), n
                                                          in sorted(during.items())) or "none") + " |",
         f"| stored events each client was entitled to | {len(expected)} ("
         + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) + ") |",

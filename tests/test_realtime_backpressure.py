@@ -99,7 +99,7 @@ async def test_slow_subscriber_is_dropped_with_bounded_memory_while_others_get_e
         # given: Bob reads his inbox view; Carol's stalls (subscribes, then never reads)
         team = await make_team(http)
         account_id = team.account.id
-        conversation = (await inbound(http, team.account, "+14155550801", "Start"))["conversationId"]
+        await inbound(http, team.account, "+14155550801", "Start")
         after = await start_cursor()
         slow = await stalled_socket(server, team["carol"].token, after)
         async with ws_session(server, team["bob"].token) as session:

@@ -3,10 +3,8 @@ changes and typing, and nothing else, over a real graphql-transport-ws socket.""
 from __future__ import annotations
 
 import asyncio
-import os
 
 import pytest
-import redis.asyncio as aioredis
 from gql import gql as parse
 from gql.transport.exceptions import TransportQueryError
 
@@ -18,23 +16,6 @@ ASSIGN = operation("AssignConversation")
 SEND = operation("SendMessage")
 SET_STATUS = operation("SetConversationStatus")
 SET_TYPING = operation("SetTyping")
-
-
-@pytest.fixture(autouse=True)
-async def no_typing_left_from_earlier_tests():
-    """Every test gets a new database, so ids repeat from test to test; on Redis, typing
-    entries of an earlier test (same conversation and member ids, TTL not over yet)
-    would make a new start look like a refresh, and it would not be announced."""
-    url = os.environ.get("TEAMINBOX_TEST_BROADCAST_URL", "")
-    if url.startswith("redis"):
-        client = aioredis.from_url(url)
-        try:
-            keys = [key async for key in client.scan_iter("typing:*")]
-            if keys:
-                await client.delete(*keys)
-        finally:
-            await client.aclose()
-    yield
 
 
 def kind(item: dict) -> str:

@@ -1,6 +1,6 @@
 """A first end-to-end check of the realtime path over a real socket."""
 from tests.live import EventCollector, running_server, start_cursor, ws_session
-from tests.support import data, gql, inbound, login, make_team, operation
+from tests.support import data, gql, inbound, make_team, operation
 
 
 async def test_assignee_hears_assignment_over_websocket(settings):

@@ -4,11 +4,8 @@ is never echoed to the typist, and shows in `conversation.typingUsers`."""
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import replace
 
-import pytest
-import redis.asyncio as aioredis
 from starlette.routing import WebSocketRoute
 
 from tests.live import EventCollector, running_server, start_cursor, ws_session
@@ -21,23 +18,6 @@ SEND = operation("SendMessage")
 ASSIGN = operation("AssignConversation")
 THREAD = operation("ConversationThread")
 SHORT_TTL = 0.5
-
-
-@pytest.fixture(autouse=True)
-async def no_typing_left_from_earlier_tests():
-    """Every test gets a new database, so ids repeat from test to test; on Redis, typing
-    entries of an earlier test (same conversation and member ids, TTL not over yet)
-    would make a new start look like a refresh, and it would not be announced."""
-    url = os.environ.get("TEAMINBOX_TEST_BROADCAST_URL", "")
-    if url.startswith("redis"):
-        client = aioredis.from_url(url)
-        try:
-            keys = [key async for key in client.scan_iter("typing:*")]
-            if keys:
-                await client.delete(*keys)
-        finally:
-            await client.aclose()
-    yield
 
 
 def event(item: dict) -> dict:
