@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 
 from models import Account
 from resolvers.errors import DomainError
+from resolvers.ids import parse_id
 from resolvers.inbound import parse_inbound, receive_inbound
 
 SIGNATURE_HEADER = "x-signature"
@@ -23,6 +24,14 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+async def _account(raw_id: str) -> Account | None:
+    """The account an id names, in the canonical form ids are handed out in, or None."""
+    try:
+        return await Account.get_or_none(id=parse_id(raw_id, "Account"))
+    except DomainError:
+        return None
+
+
 def _unauthorised() -> JSONResponse:
     # Same answer for an unknown account and a bad signature: ids are not probed.
     return JSONResponse({"error": "invalid signature"}, status_code=401)
@@ -30,9 +39,7 @@ def _unauthorised() -> JSONResponse:
 
 async def inbound_webhook(request: Request) -> JSONResponse:
     body = await request.body()
-    raw_id = request.path_params["account_id"]
-    valid_id = raw_id.isascii() and raw_id.isdigit() and len(raw_id) < 10
-    account = await Account.get_or_none(id=int(raw_id)) if valid_id else None
+    account = await _account(request.path_params["account_id"])
     # Compared as bytes: compare_digest refuses str with non-ASCII characters (a 500).
     signature = request.headers.get(SIGNATURE_HEADER, "").encode("latin-1")
     if account is None or not hmac.compare_digest(sign(account.webhook_secret, body).encode(), signature):

@@ -269,11 +269,16 @@ async def test_unknown_account_is_refused_like_a_bad_signature(client, account_i
     assert await stored_counts() == before
 
 
-async def test_account_id_in_non_ascii_digits_is_not_that_account(client):
-    # given: the account's id written in Arabic-Indic digits, correctly signed
+@pytest.mark.parametrize("spelling", ["arabic-indic digits", "leading zero"])
+async def test_an_account_id_in_another_spelling_is_not_that_account(client, spelling):
+    # given: the account's id written another way, correctly signed
     team = await make_account(client)
     body = orjson.dumps(payload())
-    lookalike = "".join(chr(0x0660 + int(digit)) for digit in str(team.account.id))
+    account_id = str(team.account.id)
+    if spelling == "leading zero":
+        lookalike = "0" + account_id
+    else:
+        lookalike = "".join(chr(0x0660 + int(digit)) for digit in account_id)
     before = await stored_counts()
 
     # when
