@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 
 from models import AssignmentEvent, Conversation, NotificationKind, User
 from resolvers.conversations import conversation_facts, get_conversation
-from resolvers.errors import DomainError, ErrorCode, not_found, validation
+from resolvers.errors import DomainError, ErrorCode, not_found, validation, without_nul
 from resolvers.ids import parse_id
 from resolvers.notifications import notify
 from resolvers.outbox import Outbox, utcnow
@@ -61,11 +61,9 @@ async def assign_conversation(
     ASSIGNMENT_CONFLICT, naming the current assignee, when it changed hands meanwhile."""
     viewer.require_writer()
     viewer.require_capability()
-    note = (note or "").strip()
+    note = without_nul(note or "", "note").strip()
     if len(note) > MAX_NOTE_LENGTH:
         raise validation(f"Note must be at most {MAX_NOTE_LENGTH} characters", "note")
-    if "\x00" in note:  # PostgreSQL text cannot hold NUL: refuse it on every backend
-        raise validation("Note must not contain NUL characters", "note")
     conversation = await get_conversation(viewer, conversation_id)
     assignee = await _resolve_assignee(viewer, assignee_id)
     expected = _parse_expected(viewer, expected_assignee_id)

@@ -25,7 +25,8 @@ def normalise_email(email: str) -> str:
 
 
 async def login(email: str, password: str, *, ttl: timedelta = DEFAULT_SESSION_TTL) -> tuple[str, User]:
-    user = await User.get_or_none(email=normalise_email(email)).select_related("account")
+    email = normalise_email(email)
+    user = None if "\x00" in email else await User.get_or_none(email=email).select_related("account")
     ok = await verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.active:
         raise DomainError(ErrorCode.INVALID_CREDENTIALS, "Wrong email or password", "password")

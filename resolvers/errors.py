@@ -33,3 +33,10 @@ def not_found(what: str, field: str | None = None) -> DomainError:
 
 def validation(message: str, field: str | None = None) -> DomainError:
     return DomainError(ErrorCode.VALIDATION, message, field)
+
+
+def without_nul(text: str, field: str | None) -> str:
+    """PostgreSQL text cannot hold NUL characters: refuse them on every backend alike."""
+    if "\x00" in text:
+        raise validation("Text must not contain NUL characters", field)
+    return text

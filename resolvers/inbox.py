@@ -9,7 +9,7 @@ from tortoise.expressions import Q
 from tortoise.functions import Count
 
 from models import Conversation, ConversationStatus, User
-from resolvers.errors import validation
+from resolvers.errors import validation, without_nul
 from resolvers.members import get_member
 from resolvers.viewer import Viewer
 
@@ -74,7 +74,7 @@ async def inbox_query(viewer: Viewer, inbox_filter: InboxFilter):
     assignee = await scope_assignee(viewer, inbox_filter)
     if assignee is not ANY_ASSIGNEE:
         query = query.filter(assignee_id=assignee)
-    search = (inbox_filter.search or "").strip()
+    search = without_nul(inbox_filter.search or "", "search").strip()
     if len(search) > MAX_SEARCH_LENGTH:
         raise validation(f"Search must be at most {MAX_SEARCH_LENGTH} characters", "search")
     if search:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from models import Capability, ConversationStatus
 from resolvers.conversations import get_conversation
 from resolvers.inbox import ANY_ASSIGNEE, InboxFilter, scope_assignee
-from resolvers.errors import validation
+from resolvers.errors import validation, without_nul
 from resolvers.viewer import Viewer
 from subscriptions.events import (
     ACCESS_REVOKED, CONVERSATION_ASSIGNED, CONVERSATION_STATUS_CHANGED, MESSAGE_CREATED, NOTIFICATION_CREATED,
@@ -35,7 +35,7 @@ class InboxScope:
 
 async def inbox_scope(viewer: Viewer, inbox_filter: InboxFilter) -> InboxScope:
     assignee = await scope_assignee(viewer, inbox_filter)
-    search = (inbox_filter.search or "").strip().lower() or None
+    search = without_nul(inbox_filter.search or "", "search").strip().lower() or None
     if search and len(search) > 100:
         raise validation("Search must be at most 100 characters", "search")
     return InboxScope(

@@ -6,7 +6,7 @@ from tortoise.transactions import in_transaction
 
 from models import Conversation, ConversationStatus, Message, MessageDirection, StatusEvent
 from resolvers.conversations import conversation_facts, get_conversation
-from resolvers.errors import validation
+from resolvers.errors import validation, without_nul
 from resolvers.outbox import Outbox, utcnow
 from resolvers.viewer import Viewer
 from subscriptions.events import CONVERSATION_STATUS_CHANGED, MESSAGE_CREATED
@@ -17,13 +17,11 @@ MAX_BODY_LENGTH = 1600
 
 
 def clean_body(body: str, field: str = "body") -> str:
-    body = body.strip()
+    body = without_nul(body, field).strip()
     if not body:
         raise validation("Message body must not be empty", field)
     if len(body) > MAX_BODY_LENGTH:
         raise validation(f"Message body must be at most {MAX_BODY_LENGTH} characters", field)
-    if "\x00" in body:  # PostgreSQL text cannot hold NUL: refuse it on every backend
-        raise validation("Message body must not contain NUL characters", field)
     return body
 
 
