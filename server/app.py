@@ -14,6 +14,7 @@ from schema.app import build_schema
 from server.database import serving_url
 from server.graphql_view import TeamInboxGraphQL
 from server.health import DATABASE_UNAVAILABLE, healthz, readyz, unavailable
+from server.gc_tuning import tune_after_startup
 from server.limits import BodySizeLimit
 from server.maintenance import event_log_pruning
 from server.settings import Settings
@@ -50,6 +51,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             realtime = runtime.Realtime(bus=bus, presence=presence, feeds=feeds)
             runtime.install(realtime)
             app.state.realtime = realtime
+            if settings.gc_tuning:
+                tune_after_startup()
             try:
                 async with event_log_pruning(settings.event_retention_hours):
                     yield

@@ -37,6 +37,8 @@ class Settings:
     password_hash_time_cost: int = 3
     password_hash_memory_kib: int = 65536
     password_hash_parallelism: int = 4
+    # Freeze start-up objects and collect young garbage less often (server/gc_tuning.py).
+    gc_tuning: bool = True
     # How long the durable event log keeps events for resuming subscriptions.
     event_retention_hours: float = 72.0
 
@@ -69,5 +71,6 @@ class Settings:
             password_hash_time_cost=_int("TEAMINBOX_PASSWORD_HASH_TIME_COST", cls.password_hash_time_cost),
             password_hash_memory_kib=_int("TEAMINBOX_PASSWORD_HASH_MEMORY_KIB", cls.password_hash_memory_kib),
             password_hash_parallelism=_int("TEAMINBOX_PASSWORD_HASH_PARALLELISM", cls.password_hash_parallelism),
+            gc_tuning=os.environ.get("TEAMINBOX_GC_TUNING", "1") != "0",
             event_retention_hours=_float("TEAMINBOX_EVENT_RETENTION_HOURS", cls.event_retention_hours),
         )

@@ -83,6 +83,8 @@ def settings(database_url) -> Settings:
         # Each test its own Redis keys and channels: ids restart at 1 in every test database.
         namespace=f"test-{uuid.uuid4().hex[:12]}",
         password_hash_time_cost=1, password_hash_memory_kib=1024, password_hash_parallelism=1,
+        gc_tuning=False,  # a test process starts many apps: leave the collector alone
+
     )
 
 
