@@ -19,11 +19,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from resolvers.auth import authenticate, bearer_token, still_valid
 from schema.context import Context
 from schema.limits import Limits
+from schema.subscription import FORBIDDEN_CLOSE_CODE
 from server.connections import ConnectionTracker
 from server.settings import Settings
-
-
-FORBIDDEN_CLOSE_CODE = 4403
 
 
 class _TransportWSHandler(BaseGraphQLTransportWSHandler):
