@@ -12,6 +12,8 @@ from starlette.websockets import WebSocket
 from tortoise import connections
 from tortoise.exceptions import DBConnectionError
 
+from resolvers.errors import ErrorCode
+
 log = logging.getLogger(__name__)
 
 # What a request meets while PostgreSQL restarts or cannot be reached: refused or timed
@@ -60,7 +62,7 @@ async def unavailable(conn: Request | WebSocket, exc: Exception) -> JSONResponse
         return None
     if conn.url.path.startswith("/graphql"):
         body: dict = {"data": None, "errors": [{"message": UNAVAILABLE_MESSAGE,
-                                                "extensions": {"code": "SERVICE_UNAVAILABLE"}}]}
+                                                "extensions": {"code": ErrorCode.UNAVAILABLE.value}}]}
     else:
         body = {"error": UNAVAILABLE_MESSAGE}
     return JSONResponse(body, status_code=503, headers={"retry-after": "1"})
