@@ -115,3 +115,28 @@ class EventCollector:
             await self._task
         except (asyncio.CancelledError, Exception):
             pass
+
+
+async def watch_conversation(session, conversation_id: str) -> EventCollector:
+    """conversationEvents from the log's current end (see `start_cursor`)."""
+    from tests.support import operation
+
+    return EventCollector(session, operation("ConversationEvents"),
+                          {"conversationId": conversation_id, "after": await start_cursor()})
+
+
+async def warm_up(http, account, phone: str, *streams: EventCollector) -> None:
+    """Typing events are live-only: one signalled before a subscription is registered on
+    the server is never replayed, so `after` cannot cover it. A warm-up message from the
+    customer reaching every stream proves they are registered; it is then forgotten."""
+    from tests.support import inbound
+
+    message_id = (await inbound(http, account, phone, "Warm-up"))["messageId"]
+
+    def is_warm_up(item: dict) -> bool:
+        payload = next(iter(item.values()))
+        return (payload.get("message") or {}).get("id") == message_id
+
+    for stream in streams:
+        await stream.wait_for(is_warm_up)
+        stream.items.clear()

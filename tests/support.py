@@ -98,3 +98,11 @@ async def inbound(client: httpx.AsyncClient, account: Account, phone: str, body:
     })
     assert response.status_code == 200, response.text
     return response.json()
+
+
+async def mutate(client: httpx.AsyncClient, document: str, variables: dict, token: str) -> dict:
+    """Run a mutation that must succeed; returns its payload."""
+    result = data(await gql(client, document, variables, token=token))
+    payload = next(iter(result.values()))
+    assert payload.get("userErrors") == [], payload
+    return payload

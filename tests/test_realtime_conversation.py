@@ -8,8 +8,11 @@ import pytest
 from gql import gql as parse
 from gql.transport.exceptions import TransportQueryError
 
-from tests.live import EventCollector, running_server, start_cursor, ws_session
-from tests.support import data, gql, inbound, make_team, operation
+from tests.live import running_server, start_cursor, ws_session
+from tests.live import warm_up as live
+from tests.live import watch_conversation as watch
+from tests.support import inbound, make_team, operation
+from tests.support import mutate as call
 
 CONVERSATION_EVENTS = operation("ConversationEvents")
 ASSIGN = operation("AssignConversation")
@@ -20,25 +23,6 @@ SET_TYPING = operation("SetTyping")
 
 def kind(item: dict) -> str:
     return item["conversationEvents"]["__typename"]
-
-
-async def watch(session, conversation_id: str) -> EventCollector:
-    return EventCollector(session, CONVERSATION_EVENTS, {"conversationId": conversation_id, "after": await start_cursor()})
-
-
-async def live(http, account, phone: str, thread: EventCollector) -> None:
-    """Typing is live-only (never replayed), so before signalling it the subscription must
-    be registered: a warm-up message reaching it proves that; it is then forgotten."""
-    warm_up = (await inbound(http, account, phone, "Warm-up"))["messageId"]
-    await thread.wait_for(lambda item: (item["conversationEvents"].get("message") or {}).get("id") == warm_up)
-    thread.items.clear()
-
-
-async def call(http, document: str, variables: dict, token: str) -> dict:
-    result = data(await gql(http, document, variables, token=token))
-    payload = next(iter(result.values()))
-    assert payload["userErrors"] == [], payload
-    return payload
 
 
 async def test_conversation_stream_carries_messages_assignment_status_and_typing(settings):

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from subscriptions import log
 from tests.live import EventCollector, running_server, start_cursor, ws_session
-from tests.support import data, gql, inbound, make_team, operation
+from tests.support import inbound, make_team, operation
+from tests.support import mutate as call
 
 INBOX_EVENTS = operation("InboxEvents")
 CONVERSATION_EVENTS = operation("ConversationEvents")
@@ -27,12 +28,6 @@ def kind(item: dict) -> str:
 def summary(item: dict) -> tuple:
     value = event(item)
     return kind(item), (value.get("conversation") or {}).get("id")
-
-
-async def call(http, document: str, variables: dict, token: str) -> None:
-    result = data(await gql(http, document, variables, token=token))
-    payload = next(iter(result.values()))
-    assert payload.get("userErrors") == [], payload
 
 
 async def test_resume_replays_exactly_what_was_missed_in_order_then_goes_live(settings):

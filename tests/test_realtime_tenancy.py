@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from tests.live import EventCollector, running_server, start_cursor, ws_session
-from tests.support import data, gql, inbound, make_team, operation
+from tests.support import inbound, make_team, operation
+from tests.support import mutate as call
 
 INBOX_EVENTS = operation("InboxEvents")
 NOTIFICATION_ADDED = operation("NotificationAdded")
@@ -10,12 +11,6 @@ ASSIGN = operation("AssignConversation")
 SET_STATUS = operation("SetConversationStatus")
 SET_TYPING = operation("SetTyping")
 SEND = operation("SendMessage")
-
-
-async def call(http, document: str, variables: dict, token: str) -> None:
-    result = data(await gql(http, document, variables, token=token))
-    payload = next(iter(result.values()))
-    assert payload.get("userErrors") == [], payload
 
 
 async def test_another_accounts_all_view_hears_nothing_of_ours(settings):

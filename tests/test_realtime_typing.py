@@ -9,9 +9,10 @@ from dataclasses import replace
 from starlette.routing import WebSocketRoute
 
 from tests.live import EventCollector, running_server, start_cursor, ws_session
+from tests.live import warm_up as live
+from tests.live import watch_conversation as watch
 from tests.support import data, gql, inbound, make_team, operation
 
-CONVERSATION_EVENTS = operation("ConversationEvents")
 INBOX_EVENTS = operation("InboxEvents")
 SET_TYPING = operation("SetTyping")
 SEND = operation("SendMessage")
@@ -46,20 +47,6 @@ async def send(http, token: str, conversation_id: str, body: str) -> None:
 async def typing_users(http, token: str, conversation_id: str) -> list[str]:
     thread = data(await gql(http, THREAD, {"id": conversation_id, "first": 1}, token=token))["conversation"]
     return [user["id"] for user in thread["typingUsers"]]
-
-
-async def watch(session, conversation_id: str) -> EventCollector:
-    return EventCollector(session, CONVERSATION_EVENTS, {"conversationId": conversation_id, "after": await start_cursor()})
-
-
-async def live(http, account, phone: str, *streams: EventCollector) -> None:
-    """Typing events are live-only: one signalled before a subscription is registered on
-    the server is never replayed, so `after` cannot cover it. A warm-up message from the
-    customer reaching every stream proves they are registered; it is then forgotten."""
-    warm_up = (await inbound(http, account, phone, "Warm-up"))["messageId"]
-    for stream in streams:
-        await stream.wait_for(lambda item: kind(item) == "MessageAdded" and event(item)["message"]["id"] == warm_up)
-        stream.items.clear()
 
 
 async def test_watcher_sees_a_colleague_start_typing(settings):
