@@ -9,11 +9,11 @@ from models.enums import (
     Plan,
     Role,
 )
-from models.inbox import AssignmentEvent, Contact, Conversation, Message, StatusEvent
+from models.inbox import AssignmentEvent, Contact, Conversation, InboxCount, Message, StatusEvent
 from models.notifications import Event, Notification
 
 __all__ = [
     "Account", "AssignmentEvent", "Capability", "Contact", "Conversation", "ConversationStatus",
-    "Event", "Message", "MessageDirection", "Notification", "NotificationKind", "PLAN_CAPABILITIES",
+    "Event", "InboxCount", "Message", "MessageDirection", "Notification", "NotificationKind", "PLAN_CAPABILITIES",
     "Plan", "Role", "Session", "StatusEvent", "User",
 ]

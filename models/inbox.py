@@ -29,6 +29,9 @@ class Conversation(Model):
     last_activity_at = fields.DatetimeField()
     # Bumped by every change of assignee or status: lets clients and caches tell versions apart.
     version = fields.IntField(default=1)
+    # The newest message by (created_at, id), kept with last_activity_at: the inbox shows
+    # it as the preview, and reading it by key keeps the page one indexed join.
+    last_message = fields.ForeignKeyField("models.Message", related_name=False, null=True, on_delete=fields.SET_NULL)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -81,3 +84,19 @@ class StatusEvent(Model):
     class Meta:
         table = "status_event"
         indexes = (("conversation_id", "created_at", "id"),)
+
+
+class InboxCount(Model):
+    """How many conversations one assignee holds under one status (assignee_key 0 means
+    unassigned). Every write that moves a conversation adjusts it in its own transaction
+    (resolvers/counts.py), so the numbers beside the inbox tabs are read, never counted."""
+
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField("models.Account", related_name=False, on_delete=fields.CASCADE)
+    status = fields.CharEnumField(ConversationStatus, max_length=10)
+    assignee_key = fields.IntField(description="The member id, or 0 for unassigned")
+    count = fields.IntField(default=0)
+
+    class Meta:
+        table = "inbox_count"
+        unique_together = (("account_id", "status", "assignee_key"),)

@@ -9,6 +9,7 @@ from tortoise.transactions import in_transaction
 
 from models import AssignmentEvent, Conversation, NotificationKind, User
 from resolvers.conversations import conversation_facts, get_conversation
+from resolvers.counts import move_conversation
 from resolvers.errors import DomainError, ErrorCode, not_found, validation, without_nul
 from resolvers.ids import parse_id
 from resolvers.notifications import notify
@@ -87,6 +88,7 @@ async def assign_conversation(
             changed = await _compare_and_set(conversation.id, previous_id, new_id, connection)
             if changed:
                 conversation = await Conversation.get(id=conversation.id).using_db(connection)
+                await _move_counts(conversation, previous_id, connection)
                 await record_assignment(viewer, conversation, previous_id, assignee, note, outbox)
         if changed:
             await outbox.publish()
@@ -103,6 +105,13 @@ async def _compare_and_set(conversation_id: int, previous_id: int | None, new_id
         assignee_id=new_id, version=F("version") + 1
     )
     return rows == 1
+
+
+async def _move_counts(conversation: Conversation, previous_id: int | None, connection) -> None:
+    """`conversation` as read after the compare-and-set, inside the transaction: its
+    status is current, since every writer holds the account lock."""
+    status = conversation.status
+    await move_conversation(connection, conversation.account_id, (status, previous_id), (status, conversation.assignee_id))
 
 
 async def _conflict(conversation: Conversation) -> DomainError:
@@ -143,5 +152,6 @@ async def unassign_all_of(viewer: Viewer, member: User, outbox: Outbox, *, note:
         if await _compare_and_set(conversation.id, member.id, None, outbox.connection):
             conversation.assignee_id = None
             conversation.version += 1
+            await _move_counts(conversation, member.id, outbox.connection)
             await record_assignment(viewer, conversation, member.id, None, note, outbox)
     return len(conversations)

@@ -13,6 +13,7 @@ from models import (
     Account, Capability, Contact, Conversation, ConversationStatus, Message, MessageDirection,
     NotificationKind, PLAN_CAPABILITIES,
 )
+from resolvers.counts import move_conversation
 from resolvers.errors import validation
 from resolvers.messages import clean_body, record_message, set_status
 from resolvers.notifications import notify
@@ -117,6 +118,7 @@ async def _store(account: Account, inbound: InboundMessage, outbox: Outbox) -> M
             account_id=account.id, contact_id=contact.id, status=ConversationStatus.OPEN,
             last_activity_at=inbound.received_at or now, using_db=connection,
         )
+        await move_conversation(connection, account.id, None, (ConversationStatus.OPEN, None))
     else:
         await set_status(conversation, ConversationStatus.OPEN, outbox, actor_id=None)
     message = await Message.create(

@@ -6,9 +6,10 @@ from datetime import datetime
 from enum import Enum
 
 from tortoise.expressions import Q
-from tortoise.functions import Count
+from tortoise import connections
 
 from models import Conversation, ConversationStatus, User
+from resolvers.counts import counts_by_assignee
 from resolvers.errors import validation, without_nul
 from resolvers.members import get_member
 from resolvers.viewer import Viewer
@@ -111,15 +112,9 @@ class AccountCounts:
 
 
 async def account_counts(account_id: int, status: ConversationStatus) -> AccountCounts:
-    """One grouped query for the numbers, one for the members. Every active member is
+    """One read of the counters for the numbers, one for the members. Every active member is
     listed (zeros included); a deactivated member only while still holding conversations."""
-    rows = (
-        await Conversation.filter(account_id=account_id, status=status)
-        .annotate(count=Count("id"))
-        .group_by("assignee_id")
-        .values("assignee_id", "count")
-    )
-    per_assignee = {row["assignee_id"]: row["count"] for row in rows}
+    per_assignee = await counts_by_assignee(connections.get("default"), account_id, status)
     members = await User.filter(
         Q(active=True) | Q(id__in=[key for key in per_assignee if key is not None]), account_id=account_id
     ).order_by("name", "id")

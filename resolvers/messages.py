@@ -5,6 +5,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models import Conversation, ConversationStatus, Message, MessageDirection, StatusEvent
+from resolvers.counts import move_conversation
 from resolvers.conversations import conversation_facts, get_conversation
 from resolvers.errors import validation, without_nul
 from resolvers.outbox import Outbox, utcnow
@@ -28,13 +29,16 @@ def clean_body(body: str, field: str = "body") -> str:
 async def record_message(
     conversation: Conversation, message: Message, outbox: Outbox, *, new_conversation: bool = False
 ) -> None:
-    """Bump the conversation's activity and log the event (caller's transaction). A late
-    delivery of an older message never moves the conversation back in the inbox."""
-    if message.created_at > conversation.last_activity_at:
+    """Bump the conversation's activity and last message, and log the event (caller's
+    transaction). A late delivery of an older message never moves the conversation back
+    in the inbox nor becomes its preview; of messages at the same instant the later one
+    (higher id, so this one) wins."""
+    newest = await Conversation.filter(
+        id=conversation.id, last_activity_at__lte=message.created_at
+    ).using_db(outbox.connection).update(last_activity_at=message.created_at, last_message_id=message.id)
+    if newest:
         conversation.last_activity_at = message.created_at
-        await Conversation.filter(id=conversation.id).using_db(outbox.connection).update(
-            last_activity_at=message.created_at
-        )
+        conversation.last_message_id = message.id
     await outbox.record(
         MESSAGE_CREATED,
         {**conversation_facts(conversation), "message_id": message.id, "direction": message.direction.value,
@@ -66,7 +70,8 @@ async def set_status(
     conversation: Conversation, status: ConversationStatus, outbox: Outbox, *, actor_id: int | None
 ) -> bool:
     """Change the status if it differs (compare-and-set on the old status), with its
-    history row and event, in the caller's transaction. Returns whether it changed."""
+    history row, counters and event, in the caller's transaction; `conversation` must have
+    been read inside it (under the account lock). Returns whether it changed."""
     previous = conversation.status
     if previous == status:
         return False
@@ -77,6 +82,9 @@ async def set_status(
         return False
     conversation.status = status
     conversation.version += 1
+    await move_conversation(
+        outbox.connection, conversation.account_id, (previous, conversation.assignee_id), (status, conversation.assignee_id)
+    )
     await StatusEvent.create(
         conversation_id=conversation.id, actor_id=actor_id, status=status, created_at=utcnow(),
         using_db=outbox.connection,
@@ -94,6 +102,7 @@ async def set_conversation_status(viewer: Viewer, conversation_id: str, status: 
     conversation = await get_conversation(viewer, conversation_id)
     async with in_transaction() as connection:
         outbox = await Outbox.begin(connection, viewer.account_id)
+        conversation = await Conversation.get(id=conversation.id).using_db(connection)
         await set_status(conversation, status, outbox, actor_id=viewer.user_id)
     await outbox.publish()
     return await get_conversation(viewer, conversation.id)

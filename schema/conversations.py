@@ -172,7 +172,9 @@ class Conversation:
 
     @strawberry.field(description="The newest message, for the inbox row's preview.")
     async def last_message(self) -> Message | None:
-        message = await self.loaders.last_message.load(self.model.id)
+        if self.model.last_message_id is None:
+            return None
+        message = await self.loaders.message.load(self.model.last_message_id)
         return None if message is None else Message(model=message, loaders=self.loaders)
 
     @strawberry.field(description="Every change of owner, oldest first.")
