@@ -16,7 +16,7 @@ from subscriptions.runtime import publish_events
 DEFAULT_SESSION_TTL = timedelta(days=30)
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -31,7 +31,7 @@ async def login(email: str, password: str, *, ttl: timedelta = DEFAULT_SESSION_T
     if user is None or not ok or not user.active:
         raise DomainError(ErrorCode.INVALID_CREDENTIALS, "Wrong email or password", "password")
     token = secrets.token_urlsafe(32)
-    await Session.create(user=user, token_hash=_token_hash(token), expires_at=utcnow() + ttl)
+    await Session.create(user=user, token_hash=token_hash(token), expires_at=utcnow() + ttl)
     return token, user
 
 
@@ -40,7 +40,7 @@ async def authenticate(token: str | None) -> Viewer | None:
     revoked token or a deactivated member (so deactivation takes effect at once)."""
     if not token:
         return None
-    session = await Session.get_or_none(token_hash=_token_hash(token)).select_related("user__account")
+    session = await Session.get_or_none(token_hash=token_hash(token)).select_related("user__account")
     if session is None or session.revoked_at is not None or session.expires_at <= utcnow():
         return None
     if not session.user.active:

@@ -11,6 +11,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from models.db import tortoise_config
 from schema.app import build_schema
+from server.compiled_route import CompiledOperations
 from server.database import serving_url
 from server.graphql_view import TeamInboxGraphQL
 from server.health import DATABASE_UNAVAILABLE, healthz, readyz, unavailable
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/", home),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", CompiledOperations(graphql, graphql.limits), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/webhooks/inbound/{account_id}", inbound_webhook, methods=["POST"]),
             Route("/healthz", healthz),

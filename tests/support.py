@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import itertools
+import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,3 +108,29 @@ async def mutate(client: httpx.AsyncClient, document: str, variables: dict, toke
     payload = next(iter(result.values()))
     assert payload.get("userErrors") == [], payload
     return payload
+
+
+class _StatementCounter(logging.Handler):
+    """Tortoise logs every statement it sends on `tortoise.db_client` at DEBUG, as
+    "<sql>: <values>" (connection set-up messages have other formats)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg in ("%s: %s", "%s") and record.args:
+            self.statements.append(str(record.args[0]))
+
+
+@contextmanager
+def counting_statements():
+    logger = logging.getLogger("tortoise.db_client")
+    counter, level = _StatementCounter(), logger.level
+    logger.addHandler(counter)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield counter.statements
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(level)

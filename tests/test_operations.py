@@ -86,6 +86,7 @@ SETUPS: dict[str, Setup] = {
         "email": "dana@ops.test", "name": "Dana Ops", "role": "AGENT", "password": PASSWORD}}),
     "InboxCounts": lambda c, s: _bob(c, s, {"status": "OPEN"}),
     "InboxPage": lambda c, s: _bob(c, s, {"filter": {"scope": "MINE"}, "first": 10}),
+    "InboxView": lambda c, s: _bob(c, s, {"filter": {"scope": "MINE"}, "first": 10, "status": "OPEN"}),
     "Login": lambda c, s: _none(c, s, {"email": s.team["bob"].user.email, "password": PASSWORD}),
     "Logout": _fresh_login,
     "MarkNotificationsRead": lambda c, s: _bob(c, s, {"all": True}),

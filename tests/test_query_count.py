@@ -3,40 +3,11 @@ the rows it shows (contact, assignee, last message and its author) come from Dat
 that batch one query per kind, never one per row."""
 from __future__ import annotations
 
-import logging
-from contextlib import contextmanager
-
-from tests.support import data, gql, inbound, make_team, operation
+from tests.support import counting_statements, data, gql, inbound, make_team, operation
 
 # Counted for the whole HTTP request: authentication, the page, every loader, the total.
 MAX_INBOX_PAGE_QUERIES = 8
 MAX_INBOX_COUNTS_QUERIES = 4
-
-
-class _StatementCounter(logging.Handler):
-    """Tortoise logs every statement it sends on `tortoise.db_client` at DEBUG, as
-    "<sql>: <values>" (connection set-up messages have other formats)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.statements: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.msg in ("%s: %s", "%s") and record.args:
-            self.statements.append(str(record.args[0]))
-
-
-@contextmanager
-def counting_statements():
-    logger = logging.getLogger("tortoise.db_client")
-    counter, level = _StatementCounter(), logger.level
-    logger.addHandler(counter)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield counter.statements
-    finally:
-        logger.removeHandler(counter)
-        logger.setLevel(level)
 
 
 async def busy_inbox(client, size: int):

@@ -1,0 +1,195 @@
+"""The inbox documents (InboxPage, InboxCounts, InboxView) compiled: the JSON
+graphql-core would answer, built straight from rows.
+
+Only the happy path is compiled. Whatever would make the general path answer an error
+(a bad variable, a cursor that doesn't decode, a plan without the feature, an unknown
+member) or needs more than an index read (a search) declines, and the request is run
+by the general path, which owns every error message. Differential tests
+(tests/test_compiled_inbox.py) hold the two to the same bytes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from models import ConversationStatus
+from resolvers.counts import UNASSIGNED_KEY
+from resolvers.errors import DomainError
+from resolvers.ids import parse_id
+from resolvers.inbox import AssigneeScope
+from resolvers.members import initials_of
+from schema.compiled.sql import Statement, as_datetime
+from schema.compiled.viewer import CompiledViewer
+from schema.limits import Limits
+from schema.pagination import decode_cursor, encode_cursor
+
+
+class Decline(Exception):
+    """Not for the compiled path: let the general path answer."""
+
+
+@dataclass(frozen=True)
+class PageArgs:
+    status: ConversationStatus
+    scope: AssigneeScope
+    assignee_id: int | None  # scope USER only
+    size: int
+    after: tuple[datetime, int] | None
+    after_text: str | None
+
+
+_FILTER_KEYS = {"status", "scope", "assigneeId", "search"}
+
+
+def page_args(variables: dict[str, Any], limits: Limits) -> PageArgs:
+    inbox_filter = variables.get("filter")
+    if inbox_filter is None:
+        inbox_filter = {}
+    if not isinstance(inbox_filter, dict) or not inbox_filter.keys() <= _FILTER_KEYS:
+        raise Decline
+    status = _status(inbox_filter.get("status", "OPEN"))
+    scope = _enum(AssigneeScope, inbox_filter.get("scope", "ALL"))
+    if inbox_filter.get("search") not in (None, ""):
+        raise Decline
+    raw_assignee = inbox_filter.get("assigneeId")
+    if (scope == AssigneeScope.USER) != (raw_assignee is not None):
+        raise Decline
+    first, after = variables.get("first"), variables.get("after")
+    if (first is not None and type(first) is not int) or (after is not None and not isinstance(after, str)):
+        raise Decline
+    try:
+        assignee_id = parse_id(_id_text(raw_assignee), "Member") if raw_assignee is not None else None
+        size = limits.page_size(first)
+        cursor = tuple(decode_cursor(after, (datetime, int))) if after else None
+    except DomainError:
+        raise Decline from None
+    return PageArgs(status, scope, assignee_id, size, cursor, after)
+
+
+def counts_status(variables: dict[str, Any]) -> ConversationStatus:
+    """`$status: ConversationStatus!` in every compiled document: required."""
+    return _status(variables.get("status"))
+
+
+def _status(value: Any) -> ConversationStatus:
+    return _enum(ConversationStatus, value)
+
+
+def _enum(kind, value: Any):
+    try:
+        return kind(value)
+    except ValueError:
+        raise Decline from None
+
+
+def _id_text(value: Any) -> str:
+    """GraphQL's ID input takes a string or an integer (never a float or a boolean)."""
+    if isinstance(value, str) or type(value) is int:
+        return str(value)
+    raise Decline
+
+
+async def page_rows(statement: Statement, viewer: CompiledViewer, args: PageArgs) -> list[dict[str, Any]]:
+    """One indexed read: the conversations with their contact and last message."""
+    p = statement.param
+    where = [f"c.account_id = {p(viewer.account_id)}", f"c.status = {p(args.status.value)}"]
+    if args.scope == AssigneeScope.UNASSIGNED:
+        where.append("c.assignee_id IS NULL")
+    elif args.scope != AssigneeScope.ALL:
+        assignee = viewer.user_id if args.scope == AssigneeScope.MINE else args.assignee_id
+        where.append(f"c.assignee_id = {p(assignee)}")
+    if args.after is not None:
+        at, last_id = args.after
+        where.append(f"(c.last_activity_at < {p(at)} OR (c.last_activity_at = {p(at)} AND c.id < {p(last_id)}))")
+    return await statement.rows(
+        "SELECT c.id, c.status, c.last_activity_at, c.version, c.contact_id, k.phone, k.name,"
+        " c.assignee_id, c.last_message_id, m.direction, m.body, m.created_at AS message_at, m.author_id"
+        " FROM conversation c JOIN contact k ON k.id = c.contact_id"
+        " LEFT JOIN message m ON m.id = c.last_message_id"
+        f" WHERE {' AND '.join(where)}"
+        f" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT {p(args.size + 1)}"
+    )
+
+
+async def counter_rows(statement: Statement, viewer: CompiledViewer, status: ConversationStatus) -> dict[int | None, int]:
+    rows = await statement.rows(
+        f"SELECT assignee_key, count FROM inbox_count WHERE account_id = {statement.param(viewer.account_id)}"
+        f" AND status = {statement.param(status.value)} AND count <> 0"
+    )
+    return {(None if row["assignee_key"] == UNASSIGNED_KEY else row["assignee_key"]): row["count"] for row in rows}
+
+
+async def user_rows(statement: Statement, viewer: CompiledViewer, ids: set[int], *, active: bool) -> dict[int, dict]:
+    """The account's members with these ids (and every active one, for the counts)."""
+    # Placeholders are taken in the order they appear: SQLite's are positional.
+    sql = f'SELECT id, name, active FROM "user" WHERE account_id = {statement.param(viewer.account_id)} AND ('
+    if active:
+        sql += f"active = {statement.param(True)} OR "
+    sql += f"id IN {statement.in_list(sorted(ids))})"
+    rows = await statement.rows(sql + " ORDER BY name, id")  # the database's collation, as the general path lists members
+    return {row["id"]: row for row in rows}
+
+
+def render_page(rows: list[dict[str, Any]], args: PageArgs, users: dict[int, dict]) -> dict[str, Any]:
+    visible = rows[: args.size]
+    edges = []
+    for row in visible:
+        last_activity_at = as_datetime(row["last_activity_at"])
+        edges.append({"cursor": encode_cursor(last_activity_at, row["id"]), "node": _node(row, last_activity_at, users)})
+    return {
+        "edges": edges,
+        "pageInfo": {
+            "hasNextPage": len(rows) > args.size,
+            "endCursor": edges[-1]["cursor"] if edges else args.after_text,
+        },
+    }
+
+
+def _node(row: dict[str, Any], last_activity_at: datetime, users: dict[int, dict]) -> dict[str, Any]:
+    assignee = users.get(row["assignee_id"]) if row["assignee_id"] is not None else None
+    return {
+        "id": str(row["id"]),
+        "status": row["status"],
+        "lastActivityAt": last_activity_at.isoformat(),
+        "version": row["version"],
+        "contact": {"id": str(row["contact_id"]), "phone": row["phone"], "name": row["name"]},
+        "assignee": None if assignee is None else _badge(assignee),
+        "lastMessage": None if row["last_message_id"] is None else _last_message(row, users),
+    }
+
+
+def _last_message(row: dict[str, Any], users: dict[int, dict]) -> dict[str, Any]:
+    author = users.get(row["author_id"]) if row["author_id"] is not None else None
+    return {
+        "id": str(row["last_message_id"]),
+        "direction": row["direction"],
+        "body": row["body"],
+        "createdAt": as_datetime(row["message_at"]).isoformat(),
+        "author": None if author is None else {"id": str(author["id"]), "name": author["name"]},
+    }
+
+
+def _badge(user: dict) -> dict[str, Any]:
+    return {"id": str(user["id"]), "name": user["name"], "initials": initials_of(user["name"])}
+
+
+def render_counts(
+    viewer: CompiledViewer, status: ConversationStatus, per_assignee: dict[int | None, int], users: dict[int, dict]
+) -> dict[str, Any]:
+    """As resolvers.inbox.counts_for: every active member, and inactive ones still holding
+    conversations, by name then id (`users` comes in that order)."""
+    listed = [user for user in users.values() if user["active"] or user["id"] in per_assignee]
+    return {
+        "status": status.value,
+        "all": sum(per_assignee.values()),
+        "unassigned": per_assignee.get(None, 0),
+        "mine": per_assignee.get(viewer.user_id, 0),
+        "byAssignee": [{"user": _badge(user), "count": per_assignee.get(user["id"], 0)} for user in listed],
+    }
+
+
+def page_user_ids(rows: list[dict[str, Any]], args: PageArgs) -> set[int]:
+    ids = {row[key] for row in rows[: args.size] for key in ("assignee_id", "author_id") if row[key] is not None}
+    if args.assignee_id is not None:
+        ids.add(args.assignee_id)
+    return ids

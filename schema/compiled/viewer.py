@@ -1,0 +1,38 @@
+"""Who is asking, in one statement: the compiled operations' version of
+resolvers.auth.authenticate (same rules: a known, unrevoked, unexpired token of an
+active member)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models import PLAN_CAPABILITIES, Capability, Plan
+from resolvers.auth import token_hash
+from resolvers.outbox import utcnow
+from schema.compiled.sql import Statement, as_datetime
+
+
+@dataclass(frozen=True)
+class CompiledViewer:
+    user_id: int
+    account_id: int
+    plan: Plan
+
+    @property
+    def has_team_inbox(self) -> bool:
+        return Capability.TEAM_INBOX in PLAN_CAPABILITIES[self.plan]
+
+
+async def compiled_viewer(statement: Statement, token: str | None) -> CompiledViewer | None:
+    if not token:
+        return None
+    rows = await statement.rows(
+        'SELECT s.revoked_at, s.expires_at, u.id AS user_id, u.active, u.account_id, a.plan'
+        ' FROM session s JOIN "user" u ON u.id = s.user_id JOIN account a ON a.id = u.account_id'
+        f" WHERE s.token_hash = {statement.param(token_hash(token))}"
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    if row["revoked_at"] is not None or as_datetime(row["expires_at"]) <= utcnow() or not row["active"]:
+        return None
+    return CompiledViewer(user_id=row["user_id"], account_id=row["account_id"], plan=Plan(row["plan"]))
