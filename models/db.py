@@ -1,13 +1,15 @@
 """How Tortoise is told about our models: one app, its migrations in models/migrations."""
 from typing import Any
 
+from tortoise.backends.base.config_generator import expand_db_url
+
 MODEL_MODULES = ["models"]
 MIGRATIONS_MODULE = "models.migrations"
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": _connection(database_url)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,
@@ -18,6 +20,14 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+def _connection(database_url: str) -> str | dict[str, Any]:
+    """PostgreSQL goes through models/postgres_client.py (no reset per pool checkout)."""
+    connection = expand_db_url(database_url)
+    if connection["engine"] != "tortoise.backends.asyncpg":
+        return database_url
+    return {**connection, "engine": "models.postgres_client"}
 
 
 # Read by the `tortoise` CLI (`tortoise -c models.db.TORTOISE_ORM makemigrations`).

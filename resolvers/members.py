@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -107,6 +108,7 @@ async def _keep_an_admin(viewer: Viewer, leaving: User, connection) -> None:
 
 
 
+@lru_cache(maxsize=4096)  # pure, and asked for every badge of every inbox row
 def initials_of(name: str) -> str:
     """Badge letters: first and last word's initials ('Ada Lovelace' -> 'AL'), the first
     two letters of a single word ('Bob' -> 'BO'), stable for the same name."""

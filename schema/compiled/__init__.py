@@ -10,7 +10,7 @@ from typing import Any
 
 from schema.compiled import inbox
 from schema.compiled.inbox import Decline
-from schema.compiled.sql import Statement, connection
+from schema.compiled.sql import reader
 from schema.compiled.viewer import compiled_viewer
 from schema.limits import Limits
 
@@ -30,19 +30,19 @@ class CompiledOperation:
             raise Decline
         args = inbox.page_args(variables, limits) if self.page else None
         status = inbox.counts_status(variables) if self.counts else None
-        statement = Statement(connection())
-        viewer = await compiled_viewer(statement, token)
-        if viewer is None:
-            raise Decline
-        # The features STARTER lacks: counts, and every scope but ALL.
-        if (self.counts or args.scope != inbox.AssigneeScope.ALL) and not viewer.has_team_inbox:
-            raise Decline
-        rows = await inbox.page_rows(Statement(statement.connection), viewer, args) if args else []
-        per_assignee = await inbox.counter_rows(Statement(statement.connection), viewer, status) if self.counts else {}
-        wanted = inbox.page_user_ids(rows, args) if args else set()
-        users = await inbox.user_rows(
-            Statement(statement.connection), viewer, wanted | per_assignee.keys() - {None}, active=self.counts
-        ) if wanted or self.counts else {}
+        async with reader() as db:
+            viewer = await compiled_viewer(db, token)
+            if viewer is None:
+                raise Decline
+            # The features STARTER lacks: counts, and every scope but ALL.
+            if (self.counts or args.scope != inbox.AssigneeScope.ALL) and not viewer.has_team_inbox:
+                raise Decline
+            rows = await inbox.page_rows(db, viewer, args) if args else []
+            per_assignee = await inbox.counter_rows(db, viewer, status) if self.counts else {}
+            wanted = inbox.page_user_ids(rows, args) if args else set()
+            users = await inbox.user_rows(
+                db, viewer, wanted | per_assignee.keys() - {None}, active=self.counts
+            ) if wanted or self.counts else {}
         if args and args.assignee_id is not None and args.assignee_id not in users:
             raise Decline  # no such member in this account: the general path says so
         data: dict[str, Any] = {}

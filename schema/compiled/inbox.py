@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from models import ConversationStatus
@@ -18,7 +19,7 @@ from resolvers.errors import DomainError
 from resolvers.ids import parse_id
 from resolvers.inbox import AssigneeScope
 from resolvers.members import initials_of
-from schema.compiled.sql import Statement, as_datetime
+from schema.compiled.sql import Reader, as_datetime
 from schema.compiled.viewer import CompiledViewer
 from schema.limits import Limits
 from schema.pagination import decode_cursor, encode_cursor
@@ -89,8 +90,9 @@ def _id_text(value: Any) -> str:
     raise Decline
 
 
-async def page_rows(statement: Statement, viewer: CompiledViewer, args: PageArgs) -> list[dict[str, Any]]:
+async def page_rows(reader: Reader, viewer: CompiledViewer, args: PageArgs) -> list[Mapping[str, Any]]:
     """One indexed read: the conversations with their contact and last message."""
+    statement = reader.statement()
     p = statement.param
     where = [f"c.account_id = {p(viewer.account_id)}", f"c.status = {p(args.status.value)}"]
     if args.scope == AssigneeScope.UNASSIGNED:
@@ -101,7 +103,8 @@ async def page_rows(statement: Statement, viewer: CompiledViewer, args: PageArgs
     if args.after is not None:
         at, last_id = args.after
         where.append(f"(c.last_activity_at < {p(at)} OR (c.last_activity_at = {p(at)} AND c.id < {p(last_id)}))")
-    return await statement.rows(
+    return await reader.rows(
+        statement,
         "SELECT c.id, c.status, c.last_activity_at, c.version, c.contact_id, k.phone, k.name,"
         " c.assignee_id, c.last_message_id, m.direction, m.body, m.created_at AS message_at, m.author_id"
         " FROM conversation c JOIN contact k ON k.id = c.contact_id"
@@ -111,31 +114,34 @@ async def page_rows(statement: Statement, viewer: CompiledViewer, args: PageArgs
     )
 
 
-async def counter_rows(statement: Statement, viewer: CompiledViewer, status: ConversationStatus) -> dict[int | None, int]:
-    rows = await statement.rows(
+async def counter_rows(reader: Reader, viewer: CompiledViewer, status: ConversationStatus) -> dict[int | None, int]:
+    statement = reader.statement()
+    rows = await reader.rows(
+        statement,
         f"SELECT assignee_key, count FROM inbox_count WHERE account_id = {statement.param(viewer.account_id)}"
         f" AND status = {statement.param(status.value)} AND count <> 0"
     )
     return {(None if row["assignee_key"] == UNASSIGNED_KEY else row["assignee_key"]): row["count"] for row in rows}
 
 
-async def user_rows(statement: Statement, viewer: CompiledViewer, ids: set[int], *, active: bool) -> dict[int, dict]:
+async def user_rows(reader: Reader, viewer: CompiledViewer, ids: set[int], *, active: bool) -> dict[int, Mapping]:
     """The account's members with these ids (and every active one, for the counts)."""
+    statement = reader.statement()
     # Placeholders are taken in the order they appear: SQLite's are positional.
     sql = f'SELECT id, name, active FROM "user" WHERE account_id = {statement.param(viewer.account_id)} AND ('
     if active:
         sql += f"active = {statement.param(True)} OR "
-    sql += f"id IN {statement.in_list(sorted(ids))})"
-    rows = await statement.rows(sql + " ORDER BY name, id")  # the database's collation, as the general path lists members
+    sql += f"id {statement.is_one_of(sorted(ids))})"
+    rows = await reader.rows(statement, sql + " ORDER BY name, id")  # the database's collation, as the general path lists members
     return {row["id"]: row for row in rows}
 
 
-def render_page(rows: list[dict[str, Any]], args: PageArgs, users: dict[int, dict]) -> dict[str, Any]:
-    visible = rows[: args.size]
+def render_page(rows: list[Mapping[str, Any]], args: PageArgs, users: dict[int, Mapping]) -> dict[str, Any]:
+    badges = Badges(users)
     edges = []
-    for row in visible:
+    for row in rows[: args.size]:
         last_activity_at = as_datetime(row["last_activity_at"])
-        edges.append({"cursor": encode_cursor(last_activity_at, row["id"]), "node": _node(row, last_activity_at, users)})
+        edges.append({"cursor": encode_cursor(last_activity_at, row["id"]), "node": _node(row, last_activity_at, badges)})
     return {
         "edges": edges,
         "pageInfo": {
@@ -145,50 +151,67 @@ def render_page(rows: list[dict[str, Any]], args: PageArgs, users: dict[int, dic
     }
 
 
-def _node(row: dict[str, Any], last_activity_at: datetime, users: dict[int, dict]) -> dict[str, Any]:
-    assignee = users.get(row["assignee_id"]) if row["assignee_id"] is not None else None
+class Badges:
+    """Each member's `{id name initials}` and `{id name}`, built once per answer."""
+
+    def __init__(self, users: dict[int, Mapping]):
+        self._users = users
+        self._badges: dict[int, dict[str, Any]] = {}
+        self._authors: dict[int, dict[str, Any]] = {}
+
+    def badge(self, user_id: int | None) -> dict[str, Any] | None:
+        if user_id is None or user_id not in self._users:
+            return None
+        badge = self._badges.get(user_id)
+        if badge is None:
+            user = self._users[user_id]
+            badge = self._badges[user_id] = {"id": str(user_id), "name": user["name"], "initials": initials_of(user["name"])}
+        return badge
+
+    def author(self, user_id: int | None) -> dict[str, Any] | None:
+        if user_id is None or user_id not in self._users:
+            return None
+        author = self._authors.get(user_id)
+        if author is None:
+            author = self._authors[user_id] = {"id": str(user_id), "name": self._users[user_id]["name"]}
+        return author
+
+
+def _node(row: Mapping[str, Any], last_activity_at: datetime, badges: Badges) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
         "status": row["status"],
         "lastActivityAt": last_activity_at.isoformat(),
         "version": row["version"],
         "contact": {"id": str(row["contact_id"]), "phone": row["phone"], "name": row["name"]},
-        "assignee": None if assignee is None else _badge(assignee),
-        "lastMessage": None if row["last_message_id"] is None else _last_message(row, users),
+        "assignee": badges.badge(row["assignee_id"]),
+        "lastMessage": None if row["last_message_id"] is None else {
+            "id": str(row["last_message_id"]),
+            "direction": row["direction"],
+            "body": row["body"],
+            "createdAt": as_datetime(row["message_at"]).isoformat(),
+            "author": badges.author(row["author_id"]),
+        },
     }
-
-
-def _last_message(row: dict[str, Any], users: dict[int, dict]) -> dict[str, Any]:
-    author = users.get(row["author_id"]) if row["author_id"] is not None else None
-    return {
-        "id": str(row["last_message_id"]),
-        "direction": row["direction"],
-        "body": row["body"],
-        "createdAt": as_datetime(row["message_at"]).isoformat(),
-        "author": None if author is None else {"id": str(author["id"]), "name": author["name"]},
-    }
-
-
-def _badge(user: dict) -> dict[str, Any]:
-    return {"id": str(user["id"]), "name": user["name"], "initials": initials_of(user["name"])}
 
 
 def render_counts(
-    viewer: CompiledViewer, status: ConversationStatus, per_assignee: dict[int | None, int], users: dict[int, dict]
+    viewer: CompiledViewer, status: ConversationStatus, per_assignee: dict[int | None, int], users: dict[int, Mapping]
 ) -> dict[str, Any]:
     """As resolvers.inbox.counts_for: every active member, and inactive ones still holding
     conversations, by name then id (`users` comes in that order)."""
     listed = [user for user in users.values() if user["active"] or user["id"] in per_assignee]
+    badges = Badges(users)
     return {
         "status": status.value,
         "all": sum(per_assignee.values()),
         "unassigned": per_assignee.get(None, 0),
         "mine": per_assignee.get(viewer.user_id, 0),
-        "byAssignee": [{"user": _badge(user), "count": per_assignee.get(user["id"], 0)} for user in listed],
+        "byAssignee": [{"user": badges.badge(user["id"]), "count": per_assignee.get(user["id"], 0)} for user in listed],
     }
 
 
-def page_user_ids(rows: list[dict[str, Any]], args: PageArgs) -> set[int]:
+def page_user_ids(rows: list[Mapping[str, Any]], args: PageArgs) -> set[int]:
     ids = {row[key] for row in rows[: args.size] for key in ("assignee_id", "author_id") if row[key] is not None}
     if args.assignee_id is not None:
         ids.add(args.assignee_id)

@@ -1,9 +1,10 @@
 """Raw SQL for the compiled operations, written once for SQLite and PostgreSQL: only
-the placeholders differ, and rows come back through the models' own field conversions
-so values (datetimes above all) are exactly what the ORM would have produced."""
+the placeholders differ, and datetimes come back through the models' own field
+conversion, so values are exactly what the ORM would have produced."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -20,27 +21,54 @@ class Statement:
     Take parameters in the order their placeholders appear in the text (SQLite's `?`
     are positional)."""
 
-    def __init__(self, connection: BaseDBAsyncClient):
-        self.connection = connection
-        self._numbered = connection.capabilities.dialect == "postgres"
+    def __init__(self, postgres: bool):
+        self.postgres = postgres
         self.params: list[Any] = []
 
     def param(self, value: Any) -> str:
         self.params.append(value)
-        return f"${len(self.params)}" if self._numbered else "?"
+        return f"${len(self.params)}" if self.postgres else "?"
 
-    def in_list(self, values: Sequence[Any]) -> str:
-        """`(p1, p2, …)` for `column IN …`; never empty (an impossible id instead)."""
-        return "(" + ", ".join(self.param(value) for value in (values or [0])) + ")"
+    def is_one_of(self, values: Sequence[int]) -> str:
+        """`= ANY($n)` on PostgreSQL (one statement text whatever the number of values,
+        so its prepared plan is reused), `IN (?, …)` on SQLite; never empty."""
+        if self.postgres:
+            return f"= ANY({self.param(list(values))})"
+        return "IN (" + ", ".join(self.param(value) for value in (values or [0])) + ")"
 
-    async def rows(self, sql: str) -> list[dict[str, Any]]:
-        return await self.connection.execute_query_dict(sql, self.params)
+
+class Reader:
+    """Runs one request's statements. On PostgreSQL they share one pooled connection:
+    every checkout costs a reset round trip when it goes back to the pool."""
+
+    def __init__(self, client: BaseDBAsyncClient, connection: Any = None):
+        self._client = client
+        self._connection = connection
+        self.postgres = connection is not None
+
+    def statement(self) -> Statement:
+        return Statement(self.postgres)
+
+    async def rows(self, statement: Statement, sql: str) -> list[Mapping[str, Any]]:
+        if not self.postgres:
+            return await self._client.execute_query_dict(sql, statement.params)
+        self._client.log.debug("%s: %s", sql, statement.params)  # as Tortoise logs its own (tests count them)
+        return await self._connection.fetch(sql, *statement.params)
 
 
-def connection() -> BaseDBAsyncClient:
-    return connections.get("default")
+@asynccontextmanager
+async def reader() -> AsyncIterator[Reader]:
+    client = connections.get("default")
+    if client.capabilities.dialect != "postgres":
+        yield Reader(client)
+        return
+    async with client.acquire_connection() as connection:
+        yield Reader(client, connection)
 
 
 def as_datetime(value: Any) -> datetime:
-    """SQLite hands back text, PostgreSQL a datetime: both become the ORM's value."""
+    """SQLite hands back text, which becomes the ORM's value; PostgreSQL an aware UTC
+    datetime, already what the ORM would make of it."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value
     return _to_datetime(value)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from models import PLAN_CAPABILITIES, Capability, Plan
 from resolvers.auth import token_hash
 from resolvers.outbox import utcnow
-from schema.compiled.sql import Statement, as_datetime
+from schema.compiled.sql import Reader, as_datetime
 
 
 @dataclass(frozen=True)
@@ -22,10 +22,12 @@ class CompiledViewer:
         return Capability.TEAM_INBOX in PLAN_CAPABILITIES[self.plan]
 
 
-async def compiled_viewer(statement: Statement, token: str | None) -> CompiledViewer | None:
+async def compiled_viewer(reader: Reader, token: str | None) -> CompiledViewer | None:
     if not token:
         return None
-    rows = await statement.rows(
+    statement = reader.statement()
+    rows = await reader.rows(
+        statement,
         'SELECT s.revoked_at, s.expires_at, u.id AS user_id, u.active, u.account_id, a.plan'
         ' FROM session s JOIN "user" u ON u.id = s.user_id JOIN account a ON a.id = u.account_id'
         f" WHERE s.token_hash = {statement.param(token_hash(token))}"
