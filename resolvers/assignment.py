@@ -87,7 +87,12 @@ async def assign_conversation(
                 return conversation  # already so: nothing changes, no history row
             changed = await _compare_and_set(conversation.id, previous_id, new_id, connection)
             if changed:
-                conversation = await Conversation.get(id=conversation.id).using_db(connection)
+                if isinstance(expected, _NoExpectation):
+                    # Read under its row lock above: only the owner and the version moved.
+                    conversation.assignee_id = new_id
+                    conversation.version += 1
+                else:
+                    conversation = await Conversation.get(id=conversation.id).using_db(connection)
                 await _move_counts(conversation, previous_id, connection)
                 await record_assignment(viewer, conversation, previous_id, assignee, note, outbox)
         if changed:
