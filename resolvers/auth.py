@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import hashlib
+from functools import cache
 import secrets
 from datetime import timedelta
 
-from models import Session, User
+from tortoise import connections
+from tortoise.models import Model
+
+from models import Account, Session, User
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.outbox import utcnow
 from resolvers.passwords import verify_password
@@ -40,12 +44,44 @@ async def authenticate(token: str | None) -> Viewer | None:
     revoked token or a deactivated member (so deactivation takes effect at once)."""
     if not token:
         return None
-    session = await Session.get_or_none(token_hash=token_hash(token)).select_related("user__account")
-    if session is None or session.revoked_at is not None or session.expires_at <= utcnow():
+    row = await _session_with_member(token_hash(token))
+    if row is None:
         return None
-    if not session.user.active:
+    user = _model_from(User, row, "u__")
+    if row["s__revoked_at"] is not None or _expires_at(row["s__expires_at"]) <= utcnow() or not user.active:
         return None
-    return Viewer(user=session.user, account=session.user.account, session_id=session.id)
+    return Viewer(user=user, account=_model_from(Account, row, "a__"), session_id=row["s__id"])
+
+
+# Every request and WebSocket authenticates: one hand-written join instead of the ORM's
+# select_related, which cost about a millisecond of Python per request to build and unpack.
+def _columns(model: type[Model], table: str, prefix: str) -> str:
+    return ", ".join(f'{table}."{column}" AS {prefix}{column}' for column in model._meta.db_fields)
+
+
+@cache  # built on first use: the models' column lists are complete only once Tortoise is set up
+def _session_with_member_sql(postgres: bool) -> str:
+    return (
+        f"SELECT s.id AS s__id, s.revoked_at AS s__revoked_at, s.expires_at AS s__expires_at, "
+        f'{_columns(User, "u", "u__")}, {_columns(Account, "a", "a__")} '
+        'FROM session s JOIN "user" u ON u.id = s.user_id JOIN account a ON a.id = u.account_id '
+        f"WHERE s.token_hash = {'$1' if postgres else '?'}"
+    )
+
+
+_expires_at = Session._meta.fields_map["expires_at"].to_python_value
+
+
+async def _session_with_member(hashed: str) -> dict | None:
+    connection = connections.get("default")
+    sql = _session_with_member_sql(connection.capabilities.dialect == "postgres")
+    rows = await connection.execute_query_dict(sql, [hashed])
+    return rows[0] if rows else None
+
+
+def _model_from(model: type[Model], row: dict, prefix: str):
+    # Tortoise's own constructor for fetched rows: converts each column as a query would.
+    return model._init_from_db(**{column: row[prefix + column] for column in model._meta.db_fields})
 
 
 async def still_valid(viewer: Viewer) -> bool:
