@@ -38,7 +38,9 @@ class Conversation(Model):
         table = "conversation"
         # The inbox read path: tab (status) + assignee scope, newest activity first.
         indexes = (("account_id", "status", "assignee_id", "last_activity_at", "id"),
-                   ("account_id", "status", "last_activity_at", "id"))
+                   ("account_id", "status", "last_activity_at", "id"),
+                   # Deleting a message (a cascade) looks up the conversation that shows it.
+                   ("last_message_id",))
 
 
 class Message(Model):

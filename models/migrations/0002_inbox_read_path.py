@@ -5,6 +5,7 @@ from tortoise.migrations import operations as ops
 from models.enums import ConversationStatus
 from tortoise.fields.base import OnDelete
 from tortoise import fields
+from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0001_initial')]
@@ -28,6 +29,10 @@ class Migration(migrations.Migration):
             model_name='Conversation',
             name='last_message',
             field=fields.ForeignKeyField('models.Message', source_field='last_message_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL),
+        ),
+        ops.AddIndex(
+            model_name='Conversation',
+            index=Index(fields=['last_message_id']),
         ),
         ops.RunSQL(
             "UPDATE conversation SET last_message_id = (SELECT m.id FROM message m"
