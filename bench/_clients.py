@@ -1,12 +1,20 @@
-"""Load-generator worker: `python -m bench._clients` (started by bench.fanout).
+"""Load-generator worker: `python -m bench._clients` (started by bench.fanout and
+bench.realtime).
 
 Reads one JSON config line on stdin, opens `clients` graphql-transport-ws connections
 (websockets' sans-I/O protocol on raw asyncio transports: no task per socket, and the
 receipt time is taken in `data_received`, before any decoding), then writes JSON lines:
 
     {"ready": n}                      every client got connection_ack and subscribed
-    {"all": i}                        every client of this worker has received message i
+    {"all": i, "at_ns": t}            `per_message` clients of this worker (default: all of
+                                      them) have received message i, the last one at t
+    {"typing": b, "at_ns": t}         a TypingChanged(isTyping=b) arrived at t (only with
+                                      "report_typing": true in the config)
+    {"count": n}                      answer to "count" on stdin: measured receipts so far
     {"result": {...}}                 after "stop" on stdin (or EOF, or the deadline)
+
+Optional config keys: "subscribes" (a list of subscribe payloads: client k uses entry
+k % len, instead of the one "subscribe"), "per_message", "report_typing", "connect_attempts".
 
 Message bodies look like `bench|<tag>|<i>|<monotonic_ns at send>`; i < 0 is a warm-up.
 CLOCK_MONOTONIC is system-wide on Linux, so the sender's and receivers' clocks agree.
@@ -36,8 +44,9 @@ def emit(obj: dict) -> None:
 class Worker:
     """Counts receipts per message across this worker's clients."""
 
-    def __init__(self, n: int, tag: str):
-        self.n = n
+    def __init__(self, n: int, tag: str, per_message: int | None = None, report_typing: bool = False):
+        self.n = per_message or n
+        self.report_typing = report_typing
         self.prefix = f"bench|{tag}|"
         self.counts: dict[int, int] = {}
         self.latencies: list[int] = []  # ns, measured messages only
@@ -59,7 +68,20 @@ class Worker:
         count = self.counts.get(i, 0) + 1
         self.counts[i] = count
         if count == self.n:
-            emit({"all": i})
+            emit({"all": i, "at_ns": at_ns})
+
+    def next(self, data: dict, at_ns: int, size: int) -> None:
+        """One subscription result (`payload.data`) that arrived at `at_ns`."""
+        for value in data.values():
+            if not value:
+                continue
+            kind = value.get("__typename")
+            if kind == "MessageAdded":
+                self.received(value["message"]["body"], at_ns, size)
+            elif kind == "TypingChanged" and self.report_typing:
+                emit({"typing": value.get("isTyping"), "at_ns": at_ns})
+            elif kind == "ResyncRequired":
+                self.error(f"ResyncRequired: {value.get('reason')}")
 
     def error(self, text: str) -> None:
         if len(self.errors) < 20:
@@ -121,9 +143,7 @@ class Client(asyncio.Protocol):
             if payload.get("errors"):
                 self.worker.error(f"next with errors: {payload['errors']}")
                 return
-            for value in (payload.get("data") or {}).values():
-                if value and value.get("__typename") == "MessageAdded":
-                    self.worker.received(value["message"]["body"], at_ns, len(frame))
+            self.worker.next(payload.get("data") or {}, at_ns, len(frame))
         elif kind == "connection_ack":
             self.ws.send_text(self.subscribe)
             if not self.ready.done():
@@ -156,15 +176,28 @@ class Client(asyncio.Protocol):
             self.transport.abort()
 
 
-async def open_client(worker: Worker, config: dict, token: str, gate: asyncio.Semaphore) -> Client:
+async def open_client(worker: Worker, config: dict, token: str, payload: dict, gate: asyncio.Semaphore) -> Client:
+    """Connect, init and subscribe; `connect_attempts` (default 1) tries on a busy machine."""
     loop = asyncio.get_running_loop()
-    subscribe = orjson.dumps({"id": "1", "type": "subscribe", "payload": config["subscribe"]})
-    async with gate:
-        _, client = await asyncio.wait_for(loop.create_connection(
-            lambda: Client(worker, config["url"], token, subscribe, config["deflate"]),
-            config["host"], config["port"]), 30)
-        await asyncio.wait_for(client.ready, 30)
-    return client
+    subscribe = orjson.dumps({"id": "1", "type": "subscribe", "payload": payload})
+    attempts = config.get("connect_attempts", 1)
+    for attempt in range(1, attempts + 1):
+        client = None
+        try:
+            async with gate:
+                _, client = await asyncio.wait_for(loop.create_connection(
+                    lambda: Client(worker, config["url"], token, subscribe, config["deflate"]),
+                    config["host"], config["port"]), 30)
+                await asyncio.wait_for(client.ready, 30)
+            return client
+        except (OSError, asyncio.TimeoutError, ConnectionError):
+            if client is not None:
+                client.closing = True
+                if client.transport is not None:
+                    client.transport.abort()
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def main() -> None:
@@ -173,16 +206,20 @@ async def main() -> None:
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
     config = orjson.loads(await asyncio.wait_for(stdin.readline(), 30))
     tokens, n = config["tokens"], config["clients"]
-    worker = Worker(n, config["tag"])
+    worker = Worker(n, config["tag"], config.get("per_message"), config.get("report_typing", False))
+    payloads = config.get("subscribes") or [config["subscribe"]]
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
     results = await asyncio.gather(
-        *(open_client(worker, config, tokens[k % len(tokens)], gate) for k in range(n)), return_exceptions=True)
+        *(open_client(worker, config, tokens[k % len(tokens)], payloads[k % len(payloads)], gate)
+          for k in range(n)), return_exceptions=True)
     clients = [c for c in results if isinstance(c, Client)]
     for failure in (r for r in results if not isinstance(r, Client)):
         worker.error(f"connect: {failure!r}")
     emit({"ready": len(clients), "errors": worker.errors[:3]})
-    try:  # wait for "stop", EOF (the parent went away) or the deadline
-        await asyncio.wait_for(stdin.readline(), config["deadline_seconds"])
+    deadline = loop.time() + config["deadline_seconds"]
+    try:  # answer "count" until "stop", EOF (the parent went away) or the deadline
+        while (await asyncio.wait_for(stdin.readline(), max(0.0, deadline - loop.time()))) == b"count\n":
+            emit({"count": len(worker.latencies)})
     except asyncio.TimeoutError:
         worker.error("worker deadline reached")
     emit({"result": {"latencies_ns": worker.latencies, "frame_bytes": worker.frame_bytes,

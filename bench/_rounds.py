@@ -74,6 +74,9 @@ class Workers:
         self.ready: list[dict] = []
         self.results: list[dict] = []
         self.done: dict[int, int] = {}
+        self.done_at_ns: dict[int, int] = {}  # per message: the latest "all" receipt time so far
+        self.typing: list[tuple[bool, int]] = []  # (isTyping, receipt ns), with "report_typing"
+        self.counts: list[int] = []  # answers to "count", in arrival order
         self.changed = asyncio.Condition()
         self.readers: list[asyncio.Task] = []
 
@@ -94,6 +97,13 @@ class Workers:
             async with self.changed:
                 if "all" in report:
                     self.done[report["all"]] = self.done.get(report["all"], 0) + 1
+                    at_ns = report.get("at_ns", 0)
+                    if at_ns > self.done_at_ns.get(report["all"], 0):
+                        self.done_at_ns[report["all"]] = at_ns
+                elif "typing" in report:
+                    self.typing.append((report["typing"], report["at_ns"]))
+                elif "count" in report:
+                    self.counts.append(report["count"])
                 elif "ready" in report:
                     self.ready.append(report)
                 elif "result" in report:
@@ -117,6 +127,16 @@ class Workers:
 
     def all_received(self, index: int) -> bool:
         return self.done.get(index, 0) >= len(self.processes)
+
+    async def received_count(self, timeout: float = 10) -> int:
+        """Measured receipts so far, summed over the workers (asks each one)."""
+        asked = len(self.counts)
+        for process in self.processes:
+            process.stdin.write(b"count\n")
+        await asyncio.gather(*(process.stdin.drain() for process in self.processes))
+        if not await self.wait(lambda: len(self.counts) >= asked + len(self.processes), timeout):
+            raise RuntimeError("the load-generator workers did not answer 'count'")
+        return sum(self.counts[asked:asked + len(self.processes)])
 
     def _ask_to_stop(self) -> None:
         for process in self.processes:

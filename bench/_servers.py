@@ -164,7 +164,10 @@ async def start_teaminbox(workdir: Path, database_url: str | None, broadcast_url
 async def _graphql(client: httpx.AsyncClient, query: str, variables: dict, token: str | None = None) -> dict:
     headers = {"authorization": f"Bearer {token}"} if token else {}
     response = await client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
-    body = response.json()
+    try:
+        body = response.json()
+    except ValueError:
+        raise RuntimeError(f"GraphQL answered {response.status_code}: {response.text[:300]!r}") from None
     if response.status_code != 200 or body.get("errors"):
         raise RuntimeError(f"GraphQL failed: {response.status_code} {body}")
     return body["data"]
@@ -199,8 +202,10 @@ def sign(secret: str, body: bytes) -> str:  # as server/webhook.py
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-async def post_inbound(client: httpx.AsyncClient, server: Server, external_id: str, text: str) -> dict:
-    body = orjson.dumps({"id": external_id, "from": CUSTOMER_PHONE, "to": COMPANY_PHONE, "body": text})
+async def post_inbound(client: httpx.AsyncClient, server: Server, external_id: str, text: str,
+                       phone: str = CUSTOMER_PHONE) -> dict:
+    """A customer's message; each `phone` is a conversation of its own."""
+    body = orjson.dumps({"id": external_id, "from": phone, "to": COMPANY_PHONE, "body": text})
     response = await client.post(f"/webhooks/inbound/{server.account_id}", content=body,
                                  headers={"x-signature": sign(server.webhook_secret, body),
                                           "content-type": "application/json"})

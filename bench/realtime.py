@@ -1,0 +1,240 @@
+"""The realtime targets of issue 5: targeted fan-out latency, saturated broadcast
+throughput, typing across two instances, and the cost of idle subscriptions, each next to
+a baseline measured in the same run.
+
+    .venv/bin/python -m bench.realtime            # SQLite and PostgreSQL, 2 rounds (~15 min on 2 cores)
+    .venv/bin/python -m bench.realtime --quick    # SQLite only, shorter windows, 1 round (a few minutes)
+
+`measure(quick)` (async) returns the rows for bench._targets.markdown; the command prints
+the table and the details, and writes both, with the date, the machine, the load average
+and the command, to bench/REALTIME.md. How each one measures: the module docstrings of
+bench/_realtime_targeted.py, _realtime_broadcast.py and _realtime_typing.py. Only
+127.0.0.1 traffic; every server, worker, private Redis and database is removed at the end."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench._realtime_broadcast import BroadcastRound, run_broadcast_round
+from bench._realtime_common import BACKENDS, DEFAULT_POSTGRES, OPERATIONS, Backend, Servers, backend_servers, log
+from bench._realtime_report import Report, broadcast_row, document, idle_row, targeted_row, typing_row
+from bench._realtime_targeted import (
+    GroupTarget, TargetedRound, baseline_group_publisher, run_targeted_round, teaminbox_group_publisher,
+)
+from bench._realtime_typing import TypingResult, run_typing
+from bench._rounds import Target, baseline_publisher, teaminbox_publisher
+from bench._servers import ROOT
+from bench._targets import TargetRow, markdown
+from bench.fanout import frame_template, raise_fd_limit
+
+TARGETS = ("baseline", "teaminbox")
+DEFAULT_OUTPUT = ROOT / "bench" / "REALTIME.md"
+
+
+@dataclass
+class Options:
+    quick: bool = False
+    backends: list[str] = field(default_factory=lambda: ["sqlite", "postgres"])
+    postgres: str = DEFAULT_POSTGRES
+    clients: int = 1000
+    group_size: int = 5
+    rate: float = 200.0  # targeted: messages per second (× group_size deliveries)
+    targeted_seconds: float = 20.0
+    idle_seconds: float = 40.0  # a multiple of uvicorn's 20 s keep-alive ping: each socket pinged equally often
+    broadcast_seconds: float = 15.0
+    window: int = 8
+    rounds: int = 2
+    typing_signals: int = 400
+    workers: int = 2
+    skip: set[str] = field(default_factory=set)  # of: targeted (also skips idle), broadcast, typing
+    output: Path | None = DEFAULT_OUTPUT
+
+    @classmethod
+    def for_run(cls, quick: bool, **overrides) -> Options:
+        options = cls(quick=quick)
+        if quick:
+            options.targeted_seconds, options.idle_seconds, options.broadcast_seconds = 5.0, 20.0, 5.0
+            options.rounds, options.typing_signals = 1, 100
+            options.backends = ["sqlite"]  # typing still runs on PostgreSQL + Redis
+        for name, value in overrides.items():
+            if value is not None:
+                setattr(options, name, value)
+        if options.clients < options.group_size or options.clients % options.group_size:
+            raise ValueError(f"clients ({options.clients}) must be a multiple of {options.group_size}")
+        return options
+
+
+@dataclass
+class BackendResults:
+    backend: Backend
+    targeted: dict[str, list[TargetedRound]] = field(default_factory=lambda: {t: [] for t in TARGETS})
+    broadcast: dict[str, list[BroadcastRound]] = field(default_factory=lambda: {t: [] for t in TARGETS})
+    failure: str = ""
+
+
+async def _measure_backend(options: Options, found: BackendResults, workdir: Path) -> None:
+    """Fills `found` round by round, so what was measured survives a later failure."""
+    backend = found.backend
+    conversations = options.clients // options.group_size
+    log(f"{backend.label}: starting the servers, seeding {conversations} conversations")
+    async with backend_servers(workdir / backend.key, backend, options.postgres, conversations) as servers:
+        if "targeted" not in options.skip:
+            targets = _group_targets(servers)
+            for r in range(options.rounds):
+                for target in targets:
+                    log(f"  targeted + idle, round {r + 1}/{options.rounds}: {target.name}")
+                    found.targeted[target.name].append(await run_targeted_round(
+                        target, options.group_size, options.rate, options.targeted_seconds,
+                        options.idle_seconds, options.workers))
+        if "broadcast" not in options.skip:
+            targets = _broadcast_targets(servers)
+            for r in range(options.rounds):
+                for target in targets:
+                    log(f"  broadcast, round {r + 1}/{options.rounds}: {target.name}")
+                    found.broadcast[target.name].append(await run_broadcast_round(
+                        target, options.clients, options.broadcast_seconds, options.window, options.workers))
+
+
+def _group_targets(servers: Servers) -> list[GroupTarget]:
+    return [
+        GroupTarget("baseline", servers.baseline, ["unused"], servers.conversations,
+                    baseline_group_publisher(servers.conversations)),
+        GroupTarget("teaminbox", servers.teaminbox, servers.teaminbox.tokens, servers.conversations,
+                    teaminbox_group_publisher(servers.teaminbox, servers.phones)),
+    ]
+
+
+def _broadcast_targets(servers: Servers) -> list[Target]:
+    conversation = servers.teaminbox.conversation_id
+    subscribe = {"query": (OPERATIONS / "ConversationEvents.graphql").read_text(),
+                 "variables": {"conversationId": conversation}}
+    return [
+        Target("baseline", servers.baseline, ["unused"], subscribe,
+               baseline_publisher(frame_template("conversation", "conversationEvents", conversation))),
+        Target("teaminbox", servers.teaminbox, servers.teaminbox.tokens, subscribe,
+               teaminbox_publisher(servers.teaminbox)),
+    ]
+
+
+async def _postgres_problem(url: str) -> str | None:
+    try:
+        import asyncpg
+        from tests.instances.processes import _admin_dsn
+        connection = await asyncpg.connect(_admin_dsn(url), timeout=5)
+        await connection.close()
+        return None
+    except Exception as error:  # noqa: BLE001 - reported in the table instead
+        return f"PostgreSQL at {url} unreachable ({error!r:.120})"
+
+
+async def run(options: Options) -> Report:
+    raise_fd_limit(options.clients * 4 + 512)
+    pg_problem = None
+    if "postgres" in options.backends or "typing" not in options.skip:
+        pg_problem = await _postgres_problem(options.postgres)
+        if pg_problem:
+            log(f"warning: {pg_problem}: PostgreSQL measurements are skipped")
+    results: list[BackendResults] = []
+    typing: TypingResult | None = None
+    typing_failure = pg_problem or ""
+    with tempfile.TemporaryDirectory(prefix="teaminbox-realtime-") as tmp:
+        workdir = Path(tmp)
+        for key in options.backends:
+            backend = BACKENDS[key]
+            if backend.needs_postgres and pg_problem:
+                results.append(BackendResults(backend, failure=pg_problem))
+                continue
+            if {"targeted", "broadcast"} <= options.skip:
+                continue
+            found = BackendResults(backend)
+            results.append(found)
+            try:
+                await _measure_backend(options, found, workdir)
+            except Exception as error:  # noqa: BLE001 - one backend failing still reports the others
+                log(f"{backend.label} failed: {error!r}\n{traceback.format_exc()}")
+                found.failure = f"failed: {error!r:.200}"
+        if "typing" not in options.skip and not pg_problem:
+            log(f"typing across two instances: {options.typing_signals} signals")
+            try:
+                typing = await run_typing(workdir / "typing", options.postgres, options.typing_signals)
+            except Exception as error:  # noqa: BLE001
+                log(f"typing failed: {error!r}\n{traceback.format_exc()}")
+                typing_failure = f"failed: {error!r:.200}"
+    details: list[str] = []
+    rows = [targeted_row(options, found, details) for found in results if "targeted" not in options.skip]
+    rows += [broadcast_row(options, found, details) for found in results if "broadcast" not in options.skip]
+    if "typing" not in options.skip:
+        rows.append(typing_row(typing, typing_failure, details))
+    rows += [idle_row(options, found, details) for found in results if "targeted" not in options.skip]
+    setup = (f"{options.clients:,} clients in {options.workers} worker processes (websockets sans-I/O, "
+             f"permessage-deflate offered); targeted: {options.clients // options.group_size} conversations × "
+             f"{options.group_size} clients, {options.rate:g} messages/s open loop for {options.targeted_seconds:g} s; "
+             f"idle: {options.idle_seconds:g} s; broadcast: one conversation, {options.window} messages in flight for "
+             f"{options.broadcast_seconds:g} s; {options.rounds} alternating round(s) per target (baseline first); "
+             f"typing: {options.typing_signals} signals, two instances")
+    return Report(rows, details, setup)
+
+
+async def measure(quick: bool, *, output: Path | None = DEFAULT_OUTPUT, **overrides) -> list[TargetRow]:
+    """The suite's entry point: runs everything, prints the details to stderr, writes them
+    to `output` (bench/REALTIME.md; None: nowhere) and returns the rows. `overrides` are
+    Options fields (None leaves the default)."""
+    options = Options.for_run(quick, **overrides)
+    options.output = output
+    load_start = os.getloadavg()[0]
+    started = time.monotonic()
+    report = await run(options)
+    elapsed = time.monotonic() - started
+    text = document(options, report, load_start, elapsed)
+    log(text)
+    if options.output is not None:
+        options.output.write_text(text)
+        log(f"written to {options.output}")
+    return report.rows
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.realtime", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="shorter windows, one round per target")
+    parser.add_argument("--backends", help="comma-separated: sqlite,postgres (default both; quick: sqlite)")
+    parser.add_argument("--postgres", default=os.environ.get("TEAMINBOX_TEST_DATABASE_URL") or DEFAULT_POSTGRES,
+                        help="a PostgreSQL URL; fresh databases are created beside it and dropped")
+    parser.add_argument("--clients", type=int, help="connected clients (default 1000)")
+    parser.add_argument("--rate", type=float, help="targeted: messages/s (default 200, × 5 deliveries)")
+    parser.add_argument("--rounds", type=int, help="alternating rounds per target (default 2; quick 1)")
+    parser.add_argument("--seconds", type=float, dest="targeted_seconds", help="targeted publishing window")
+    parser.add_argument("--idle-seconds", type=float)
+    parser.add_argument("--broadcast-seconds", type=float)
+    parser.add_argument("--window", type=int, help="broadcast: messages in flight (default 8)")
+    parser.add_argument("--typing-signals", type=int)
+    parser.add_argument("--skip", default="", help="comma-separated: targeted (and idle), broadcast, typing")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds for the whole run")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    overrides = {name: getattr(args, name) for name in (
+        "postgres", "clients", "rate", "rounds", "targeted_seconds", "idle_seconds", "broadcast_seconds", "window",
+        "typing_signals")}
+    if args.backends:
+        overrides["backends"] = [b.strip() for b in args.backends.split(",") if b.strip()]
+        unknown = set(overrides["backends"]) - set(BACKENDS)
+        if unknown:
+            raise SystemExit(f"unknown backends: {', '.join(sorted(unknown))}")
+    overrides["skip"] = {s.strip() for s in args.skip.split(",") if s.strip()}
+    rows = asyncio.run(asyncio.wait_for(measure(args.quick, output=args.output, **overrides), args.timeout))
+    print(markdown(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
