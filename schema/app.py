@@ -10,6 +10,7 @@ from strawberry.extensions import (
 
 import schema.graphql_core_fixes  # noqa: F401  (applies the subscription memory-leak fix)
 from schema.errors import QueryError
+from schema.multiplex import MultiplexingExecutor
 from schema.mutations import Mutation
 from schema.query import Query
 from schema.subscription import Subscription
@@ -26,7 +27,21 @@ def _is_unexpected(error: GraphQLError) -> bool:
     return not (error.path is None and isinstance(original, GraphQLError))
 
 
-def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000) -> strawberry.Schema:
+class _MaskErrors(MaskErrors):
+    """Strawberry looks for errors with an isinstance against a runtime-checkable
+    Protocol, slow enough to show in profiles once per subscriber per event; a result
+    without errors needs no look at all."""
+
+    def _process_result(self, result: object) -> None:
+        if getattr(result, "errors", None):
+            super()._process_result(result)
+
+
+def build_schema(
+    *, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000, multiplex: bool = True
+) -> strawberry.Schema:
+    """`multiplex=False` executes every subscriber's events on its own, as graphql-core
+    does: the reference the multiplexed execution is tested against."""
     # The limit rules are built once: the validation cache's key includes the rule classes,
     # and QueryDepthLimiter/MaxAliasesLimiter make new classes per instance, so building
     # them per request would make every request miss the cache.
@@ -38,11 +53,13 @@ def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int 
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        # Subscribers of an event who select the same thing share one execution of it.
+        execution_context_class=MultiplexingExecutor if multiplex else None,
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=max_tokens),
             lambda: AddValidationRules(limit_rules),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
-            lambda: MaskErrors(should_mask_error=_is_unexpected, error_message="Internal server error"),
+            lambda: _MaskErrors(should_mask_error=_is_unexpected, error_message="Internal server error"),
         ],
     )

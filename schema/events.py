@@ -80,8 +80,13 @@ def parse_event_cursor(after: str | None) -> int | None:
 
 
 async def render(item: SharedEvent):
-    """The GraphQL object for a conversation event, built from the rows the event's
-    subscribers share."""
+    """The GraphQL object for a conversation event, built once from the rows the event's
+    subscribers share: every subscriber gets the same object, so executing its selection
+    can be shared too (schema/multiplex.py)."""
+    return await item.once("render", lambda: _render(item))
+
+
+async def _render(item: SharedEvent):
     event, loaders = item.event, item.loaders
     facts = event.payload
     conversation = Conversation(model=await loaders.conversation.load(event.conversation_id), loaders=loaders)

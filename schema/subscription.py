@@ -146,19 +146,29 @@ class Subscription:
             if isinstance(item, ResyncNeeded):
                 return  # `Notification` has no way to say "resync": ending asks the client to resubscribe
             if isinstance(item, BusEvent):
-                loaders = shared(item).loaders
-                notification = await loaders.notification.load(item.payload["notification_id"])
+                event = shared(item)
+                notification = await event.once("notification", lambda: _notification(event))
                 if notification is not None:
-                    yield Notification(model=notification, loaders=loaders, seq=item.seq)
+                    yield notification
+
+
+async def _notification(event: SharedEvent) -> Notification | None:
+    """One object per event for every connection of its member (see `render`)."""
+    notification = await event.loaders.notification.load(event.event.payload["notification_id"])
+    if notification is None:
+        return None
+    return Notification(model=notification, loaders=event.loaders, seq=event.event.seq)
 
 
 async def _counts_changed(viewer: Viewer, scope: live.InboxScope, event: SharedEvent | None) -> InboxCountsChanged:
-    """Counts after a live event are computed once per event for all its subscribers."""
+    """Counts after a live event are computed once per event for all its subscribers.
+    The tabs differ by viewer (`mine`), so subscribers share the object only when their
+    tabs are equal: the same object is what lets them share its execution."""
     if event is None:
-        counts = await account_counts(viewer.account_id, scope.status)
-    else:
-        counts = await event.account_counts(scope.status)
-    return InboxCountsChanged(counts=counts_type(counts_for(viewer, counts)))
+        tabs = counts_for(viewer, await account_counts(viewer.account_id, scope.status))
+        return InboxCountsChanged(counts=counts_type(tabs))
+    tabs = counts_for(viewer, await event.account_counts(scope.status))
+    return event.for_value(("counts_changed", scope.status), tabs, lambda: InboxCountsChanged(counts=counts_type(tabs)))
 
 
 async def _matches_search(scope: live.InboxScope, event: SharedEvent) -> bool:

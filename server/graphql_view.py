@@ -10,9 +10,10 @@ from typing import Any
 from cross_web import HTTPException  # what Strawberry turns into a plain HTTP error
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
@@ -20,6 +21,7 @@ from resolvers.auth import authenticate, bearer_token, still_valid
 from schema.context import Context
 from schema.limits import Limits
 from schema.subscription import FORBIDDEN_CLOSE_CODE
+from server import ws_frames
 from server.connections import ConnectionTracker
 from server.settings import Settings
 
@@ -38,9 +40,15 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler):
         # A subscription that closed the socket itself (access revoked: 4403) still ends
         # with a `complete` frame; with nobody left to send it to, Starlette would raise
         # and Strawberry log it as an error on every logout.
-        if self.websocket.ws.application_state == WebSocketState.DISCONNECTED:
+        websocket = self.websocket.ws
+        if websocket.application_state == WebSocketState.DISCONNECTED:
             return
-        await super().send_message(message)
+        # Strawberry's send_json would json.dumps every frame; an event's shared payload
+        # is serialised once for all its subscribers instead.
+        try:
+            await websocket.send_text(ws_frames.encode(message))
+        except WebSocketDisconnect as error:
+            raise WebSocketDisconnected from error
 
 
 class TeamInboxGraphQL(GraphQL):

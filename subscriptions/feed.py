@@ -36,8 +36,10 @@ OVERFLOWED = Overflowed()
 
 
 class FeedSubscriber:
-    def __init__(self, accepts: Callable[[BusEvent], bool], queue_size: int):
+    def __init__(self, accepts: Callable[[BusEvent], bool], queue_size: int, conversation_id: int | None = None):
         self.accepts = accepts
+        # Set when `accepts` takes nothing of another conversation (conversationEvents).
+        self.conversation_id = conversation_id
         self.queue: asyncio.Queue[BusEvent | Overflowed] = asyncio.Queue(maxsize=queue_size + 1)
         self._limit = queue_size
         self.overflowed = False
@@ -61,6 +63,9 @@ class AccountFeed:
         self.kinds = kinds
         self.queue_size = queue_size
         self.subscribers: set[FeedSubscriber] = set()
+        # The same subscribers by the one conversation they watch, or in `_anywhere`.
+        self._watching: dict[int, set[FeedSubscriber]] = {}
+        self._anywhere: set[FeedSubscriber] = set()
         self.last_seq = 0
         self._task: asyncio.Task | None = None
         self._ready = asyncio.Event()
@@ -116,8 +121,31 @@ class AccountFeed:
             self.last_seq = event.seq
             self._deliver(event)
 
+    def add(self, subscriber: FeedSubscriber) -> None:
+        self.subscribers.add(subscriber)
+        if subscriber.conversation_id is None:
+            self._anywhere.add(subscriber)
+        else:
+            self._watching.setdefault(subscriber.conversation_id, set()).add(subscriber)
+
+    def discard(self, subscriber: FeedSubscriber) -> None:
+        self.subscribers.discard(subscriber)
+        self._anywhere.discard(subscriber)
+        watching = self._watching.get(subscriber.conversation_id)
+        if watching is not None:
+            watching.discard(subscriber)
+            if not watching:
+                del self._watching[subscriber.conversation_id]
+
     def _deliver(self, event: BusEvent) -> None:
-        for subscriber in list(self.subscribers):
+        # Subscribers watching another conversation would refuse this event: with
+        # thousands of threads open, asking each of them costs more than the delivery.
+        # Events of no conversation (access revoked) are for everyone to judge.
+        if event.conversation_id is None:
+            targets = list(self.subscribers)
+        else:
+            targets = [*self._anywhere, *self._watching.get(event.conversation_id, ())]
+        for subscriber in targets:
             subscriber.offer(event)
 
 
@@ -133,9 +161,12 @@ class FeedRegistry:
         self._lock = asyncio.Lock()
 
     @asynccontextmanager
-    async def subscribe(self, account_id: int, accepts: Callable[[BusEvent], bool]) -> AsyncIterator[tuple[FeedSubscriber, int]]:
+    async def subscribe(
+        self, account_id: int, accepts: Callable[[BusEvent], bool], conversation_id: int | None = None
+    ) -> AsyncIterator[tuple[FeedSubscriber, int]]:
         """A subscriber registered on the account's feed, and the seq the feed has
-        delivered up to at that instant: replay the log up to it, then read the queue."""
+        delivered up to at that instant: replay the log up to it, then read the queue.
+        With `conversation_id`, `accepts` must refuse every event of another conversation."""
         async with self._lock:
             feed = self._feeds.get(account_id)
             if feed is None:
@@ -143,12 +174,12 @@ class FeedRegistry:
                 await feed.start()
                 self._feeds[account_id] = feed
             self._users[account_id] = self._users.get(account_id, 0) + 1
-        subscriber = FeedSubscriber(accepts, self.queue_size)
-        feed.subscribers.add(subscriber)  # no await between this and reading last_seq
+        subscriber = FeedSubscriber(accepts, self.queue_size, conversation_id)
+        feed.add(subscriber)  # no await between this and reading last_seq
         try:
             yield subscriber, feed.last_seq
         finally:
-            feed.subscribers.discard(subscriber)
+            feed.discard(subscriber)
             await asyncio.shield(self._release(account_id))
 
     async def _release(self, account_id: int) -> None:

@@ -38,9 +38,9 @@ async def event_stream(
     conversation_id: int | None = None,
     user_id: int | None = None,
 ) -> AsyncIterator[BusEvent | ResyncNeeded | ReplayFinished]:
-    """`conversation_id` / `user_id` narrow the replay query; `accepts` decides for
-    every event, replayed or live."""
-    async with feeds.subscribe(account_id, accepts) as (subscriber, delivered_upto):
+    """`conversation_id` / `user_id` narrow the replay query (`conversation_id` the live
+    delivery too); `accepts` decides for every event, replayed or live."""
+    async with feeds.subscribe(account_id, accepts, conversation_id) as (subscriber, delivered_upto):
         if after_seq is not None:
             if await cursor_expired(after_seq):
                 yield CURSOR_EXPIRED
