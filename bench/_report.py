@@ -1,4 +1,4 @@
-"""Percentiles, the markdown table and bench/RESULTS.md."""
+"""Percentiles, the markdown table and bench/FANOUT.md."""
 from __future__ import annotations
 
 import math

@@ -9,7 +9,7 @@ For each N the targets alternate (baseline, teaminbox, baseline, teaminbox, ...)
 round opens N fresh graphql-transport-ws clients in 1-2 worker processes, all watching
 the same conversation, and the publisher posts messages at `--rate` (closed-loop: never
 before the previous one reached every client). Prints a markdown table and writes it,
-with the machine and the command, to bench/RESULTS.md. Only 127.0.0.1 traffic."""
+with the machine and the command, to bench/FANOUT.md. Only 127.0.0.1 traffic."""
 from __future__ import annotations
 
 import argparse
@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--postgres", help="teaminbox database URL (default: a SQLite temp file)")
     parser.add_argument("--redis", help="teaminbox bus URL (default: memory://)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds for the whole run")
-    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "FANOUT.md")
     args = parser.parse_args(argv)
     args.client_counts = [int(c) for c in (args.clients or ("1,100" if args.quick else "1,100,1000")).split(",")]
     args.messages = args.messages or (20 if args.quick else 50)
