@@ -39,7 +39,9 @@ class CompiledOperations:
         if not isinstance(request, dict):
             return None
         operation = compiled_operation(request.get("query"), request.get("operationName"))
-        variables = request.get("variables") or {}
+        variables = request.get("variables")
+        if variables is None:
+            variables = {}
         if operation is None or not isinstance(variables, dict):
             return None
         token = bearer_token(_header(scope, b"authorization"))

@@ -217,6 +217,13 @@ async def test_malformed_bodies_still_reach_the_general_path(client, busy_team):
     for raw in (b"{", b'"text"', orjson.dumps({"query": operation("InboxView"), "variables": [1]})):
         response = await client.post("/graphql", content=raw, headers=headers)
         assert response.status_code == 400, (raw, response.status_code)
+    # Variables that are not an object, even falsy ones, are the general path's to judge.
+    for variables in ([], 0, "", False):
+        compiled = await client.post("/graphql", headers=headers, content=orjson.dumps(
+            {"query": operation("InboxPage"), "variables": variables}))
+        general = await client.post("/graphql", headers=headers, content=orjson.dumps(
+            {"query": operation("InboxPage") + GENERAL, "variables": variables}))
+        assert (compiled.status_code, compiled.content) == (general.status_code, general.content), variables
     # The server still serves the compiled path afterwards.
     body = await assert_same(client, "InboxView", {"status": "OPEN"}, token)
     assert body["data"]["inboxCounts"]["all"] == 12

@@ -8,9 +8,9 @@ by the general path, which owns every error message. Differential tests
 (tests/test_compiled_inbox.py) hold the two to the same bytes."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from collections.abc import Mapping
 from typing import Any
 
 from models import ConversationStatus
