@@ -4,6 +4,7 @@ any the compiled path declines, goes to the general app with its body replayed."
 from __future__ import annotations
 
 import logging
+
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
