@@ -2,10 +2,10 @@
 transaction and notifications/events published after commit."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
 from models import AssignmentEvent, Conversation, NotificationKind, User
 from resolvers.conversations import conversation_facts, get_conversation
@@ -13,14 +13,11 @@ from resolvers.counts import move_conversation
 from resolvers.errors import DomainError, ErrorCode, not_found, validation, without_nul
 from resolvers.ids import parse_id
 from resolvers.notifications import notify
-from resolvers.outbox import Outbox, utcnow
+from resolvers.outbox import Outbox, utcnow, write_transaction
 from resolvers.viewer import Viewer
 from subscriptions.events import CONVERSATION_ASSIGNED
 
 MAX_NOTE_LENGTH = 1000
-# Without an expected assignee, a change races only with other changes; retrying the
-# compare-and-set a few times gives an exact `previous_assignee` in the history.
-_RETRIES: Final = 5
 
 
 class _NoExpectation:
@@ -49,6 +46,15 @@ def _parse_expected(viewer: Viewer, expected: str | None | _NoExpectation) -> in
     return parse_id(expected, "Member", "expectedAssigneeId")
 
 
+@dataclass(frozen=True)
+class Assignment:
+    """A conversation as the change left it, and the member now holding it (None:
+    unassigned), so callers can show the assignee without loading it again."""
+
+    conversation: Conversation
+    assignee: User | None
+
+
 async def assign_conversation(
     viewer: Viewer,
     conversation_id: str,
@@ -56,7 +62,7 @@ async def assign_conversation(
     *,
     note: str | None = None,
     expected_assignee_id: str | None | _NoExpectation = NO_EXPECTATION,
-) -> Conversation:
+) -> Assignment:
     """Assign to a member, or unassign with `assignee_id=None`. With an expected assignee
     (an id, or None for "unassigned") this is a compare-and-set that raises
     ASSIGNMENT_CONFLICT, naming the current assignee, when it changed hands meanwhile."""
@@ -65,44 +71,65 @@ async def assign_conversation(
     note = without_nul(note or "", "note").strip()
     if len(note) > MAX_NOTE_LENGTH:
         raise validation(f"Note must be at most {MAX_NOTE_LENGTH} characters", "note")
-    conversation = await get_conversation(viewer, conversation_id)
+    conversation_pk = parse_id(conversation_id, "Conversation", "conversationId")
     assignee = await _resolve_assignee(viewer, assignee_id)
     expected = _parse_expected(viewer, expected_assignee_id)
-    new_id = assignee.id if assignee else None
+    if isinstance(expected, _NoExpectation):
+        conversation = await _reassign(viewer, conversation_pk, assignee, note)
+    else:
+        conversation = await _reassign_if_held_by(viewer, conversation_pk, expected, assignee, note)
+    return Assignment(conversation, assignee)
 
-    for _ in range(_RETRIES):
-        async with in_transaction() as connection:
-            # The account lock first, before any row lock, like every writer: taking it
-            # after the row lock below deadlocked with inbound messages (which hold it
-            # while bumping the conversation's last activity).
-            outbox = await Outbox.begin(connection, viewer.account_id)
-            if isinstance(expected, _NoExpectation):
-                # Read the current owner inside the transaction, row-locked on PostgreSQL
-                # (SQLite serialises writers): concurrent plain reassignments queue up
-                # instead of failing, and each history row names its exact predecessor.
-                locked = Conversation.filter(id=conversation.id).using_db(connection).select_for_update()
-                conversation = await locked.get()
-            previous_id = conversation.assignee_id if isinstance(expected, _NoExpectation) else expected
-            if previous_id == new_id and conversation.assignee_id == new_id:
-                return conversation  # already so: nothing changes, no history row
-            changed = await _compare_and_set(conversation.id, previous_id, new_id, connection)
-            if changed:
-                if isinstance(expected, _NoExpectation):
-                    # Read under its row lock above: only the owner and the version moved.
-                    conversation.assignee_id = new_id
-                    conversation.version += 1
-                else:
-                    conversation = await Conversation.get(id=conversation.id).using_db(connection)
-                await _move_counts(conversation, previous_id, connection)
-                await record_assignment(viewer, conversation, previous_id, assignee, note, outbox)
+
+async def _reassign(viewer: Viewer, conversation_pk: int, assignee: User | None, note: str) -> Conversation:
+    """Whoever holds it now. The current owner is read inside the transaction, row-locked
+    on PostgreSQL (SQLite serialises writers): concurrent plain reassignments queue up
+    instead of failing, and each history row names its exact predecessor. The tenancy
+    check is that same read: no statement before the transaction."""
+    new_id = assignee.id if assignee else None
+    async with write_transaction(viewer.account_id) as outbox:
+        connection = outbox.connection
+        conversation = await (
+            Conversation.filter(id=conversation_pk, account_id=viewer.account_id)
+            .using_db(connection).select_for_update().first()
+        )
+        if conversation is None:
+            raise not_found("Conversation", "conversationId")
+        previous_id = conversation.assignee_id
+        if previous_id == new_id:
+            return conversation  # already so: nothing changes, no history row
+        if not await _compare_and_set(conversation.id, previous_id, new_id, connection):
+            # Cannot happen while every writer holds the account lock; said, not hidden.
+            raise DomainError(ErrorCode.ASSIGNMENT_CONFLICT, "The conversation changed hands meanwhile; try again",
+                              "conversationId", current_assignee_id=previous_id)
+        # Read under its row lock above: only the owner and the version moved.
+        conversation.assignee_id = new_id
+        conversation.version += 1
+        await _move_counts(conversation, previous_id, connection)
+        await record_assignment(viewer, conversation, previous_id, assignee, note, outbox)
+    await outbox.publish()
+    return conversation
+
+
+async def _reassign_if_held_by(
+    viewer: Viewer, conversation_pk: int, expected: int | None, assignee: User | None, note: str
+) -> Conversation:
+    """The compare-and-set: only if `expected` (None: nobody) still holds it."""
+    new_id = assignee.id if assignee else None
+    conversation = await get_conversation(viewer, conversation_pk)
+    if expected == new_id and conversation.assignee_id == new_id:
+        return conversation  # already so: nothing changes, no history row
+    async with write_transaction(viewer.account_id) as outbox:
+        connection = outbox.connection
+        changed = await _compare_and_set(conversation.id, expected, new_id, connection)
         if changed:
-            await outbox.publish()
-            return conversation
-        conversation = await get_conversation(viewer, conversation.id)
-        if not isinstance(expected, _NoExpectation):
-            raise await _conflict(conversation)
-    raise DomainError(ErrorCode.ASSIGNMENT_CONFLICT, "The conversation keeps changing hands; try again", "conversationId",
-                      current_assignee_id=conversation.assignee_id)
+            conversation = await Conversation.get(id=conversation.id).using_db(connection)
+            await _move_counts(conversation, expected, connection)
+            await record_assignment(viewer, conversation, expected, assignee, note, outbox)
+    if not changed:
+        raise await _conflict(await get_conversation(viewer, conversation.id))
+    await outbox.publish()
+    return conversation
 
 
 async def _compare_and_set(conversation_id: int, previous_id: int | None, new_id: int | None, connection) -> bool:
@@ -139,7 +166,7 @@ async def record_assignment(
         conversation_id=conversation.id, actor_id=viewer.user_id, assignee_id=assignee.id if assignee else None,
         previous_assignee_id=previous_id, note=note, created_at=utcnow(), using_db=outbox.connection,
     )
-    await outbox.record(
+    outbox.record(
         CONVERSATION_ASSIGNED,
         {**conversation_facts(conversation), "previous_assignee_id": previous_id, "actor_id": viewer.user_id,
          "assignment_event_id": history.id},

@@ -7,7 +7,6 @@ from typing import Any
 
 import phonenumbers
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from models import (
     Account, Capability, Contact, Conversation, ConversationStatus, Message, MessageDirection,
@@ -17,7 +16,7 @@ from resolvers.counts import move_conversation
 from resolvers.errors import validation
 from resolvers.messages import clean_body, record_message, set_status
 from resolvers.notifications import notify
-from resolvers.outbox import Outbox, utcnow
+from resolvers.outbox import Outbox, utcnow, write_transaction
 
 MAX_EXTERNAL_ID_LENGTH = 200
 # Concurrent deliveries for the same new contact or retried ids collide on unique keys;
@@ -93,8 +92,7 @@ async def receive_inbound(account: Account, inbound: InboundMessage) -> tuple[Me
         if existing is not None:
             return existing, False
         try:
-            async with in_transaction() as connection:
-                outbox = await Outbox.begin(connection, account.id)
+            async with write_transaction(account.id) as outbox:
                 message = await _store(account, inbound, outbox)
         except IntegrityError:
             if attempt == _ATTEMPTS - 1:

@@ -5,14 +5,13 @@ import re
 from functools import lru_cache
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from models import Account, Role, Session, User
 from resolvers.assignment import unassign_all_of
 from resolvers.auth import announce_access_revoked, normalise_email
 from resolvers.errors import DomainError, ErrorCode, not_found, validation, without_nul
 from resolvers.ids import parse_id
-from resolvers.outbox import Outbox, utcnow
+from resolvers.outbox import utcnow, write_transaction
 from resolvers.passwords import hash_password
 from resolvers.viewer import Viewer
 from subscriptions.typing_service import clear_member
@@ -73,10 +72,10 @@ async def update_user(
         user.name = _clean_name(name)
     demoting = role is not None and role != Role.ADMIN
     deactivating = active is False and user.active
-    async with in_transaction() as connection:
-        # The account lock before any row, like every writer (one lock order: no deadlock
-        # with an assignment of one of the conversations unassigned below).
-        outbox = await Outbox.begin(connection, viewer.account_id)
+    # The account lock before any row, like every writer (one lock order: no deadlock
+    # with an assignment of one of the conversations unassigned below).
+    async with write_transaction(viewer.account_id) as outbox:
+        connection = outbox.connection
         if user.role == Role.ADMIN and (demoting or deactivating):
             await _keep_an_admin(viewer, user, connection)
         if role is not None:

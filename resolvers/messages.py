@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
 from models import Conversation, ConversationStatus, Message, MessageDirection, StatusEvent
 from resolvers.counts import move_conversation
 from resolvers.conversations import conversation_facts, get_conversation
 from resolvers.errors import validation, without_nul
-from resolvers.outbox import Outbox, utcnow
+from resolvers.outbox import Outbox, utcnow, write_transaction
 from resolvers.viewer import Viewer
 from subscriptions.events import CONVERSATION_STATUS_CHANGED, MESSAGE_CREATED
 from subscriptions.typing_service import stop_typing_after_send
@@ -39,7 +38,7 @@ async def record_message(
     if newest:
         conversation.last_activity_at = message.created_at
         conversation.last_message_id = message.id
-    await outbox.record(
+    outbox.record(
         MESSAGE_CREATED,
         {**conversation_facts(conversation), "message_id": message.id, "direction": message.direction.value,
          "author_id": message.author_id, "new_conversation": new_conversation},
@@ -51,11 +50,10 @@ async def send_message(viewer: Viewer, conversation_id: str, body: str) -> Messa
     viewer.require_writer()
     body = clean_body(body)
     conversation = await get_conversation(viewer, conversation_id)
-    async with in_transaction() as connection:
-        outbox = await Outbox.begin(connection, viewer.account_id)
+    async with write_transaction(viewer.account_id) as outbox:
         message = await Message.create(
             account_id=viewer.account_id, conversation_id=conversation.id, direction=MessageDirection.OUTBOUND,
-            body=body, author_id=viewer.user_id, created_at=utcnow(), using_db=connection,
+            body=body, author_id=viewer.user_id, created_at=utcnow(), using_db=outbox.connection,
         )
         await record_message(conversation, message, outbox)
     await outbox.publish()
@@ -89,7 +87,7 @@ async def set_status(
         conversation_id=conversation.id, actor_id=actor_id, status=status, created_at=utcnow(),
         using_db=outbox.connection,
     )
-    await outbox.record(
+    outbox.record(
         CONVERSATION_STATUS_CHANGED,
         {**conversation_facts(conversation), "previous_status": previous.value, "actor_id": actor_id},
         conversation_id=conversation.id,
@@ -100,9 +98,8 @@ async def set_status(
 async def set_conversation_status(viewer: Viewer, conversation_id: str, status: ConversationStatus) -> Conversation:
     viewer.require_writer()
     conversation = await get_conversation(viewer, conversation_id)
-    async with in_transaction() as connection:
-        outbox = await Outbox.begin(connection, viewer.account_id)
-        conversation = await Conversation.get(id=conversation.id).using_db(connection)
+    async with write_transaction(viewer.account_id) as outbox:
+        conversation = await Conversation.get(id=conversation.id).using_db(outbox.connection)
         await set_status(conversation, status, outbox, actor_id=viewer.user_id)
     await outbox.publish()
     return await get_conversation(viewer, conversation.id)

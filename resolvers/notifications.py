@@ -26,7 +26,7 @@ async def notify(
         message_id=message.id if message else None, actor_id=actor.id if actor else None,
         created_at=utcnow(), using_db=outbox.connection,
     )
-    await outbox.record(
+    outbox.record(
         NOTIFICATION_CREATED,
         {"notification_id": notification.id, "kind": kind.value, "conversation_id": conversation.id},
         user_id=recipient_id,

@@ -2,33 +2,53 @@
 published on the bus only after it commits."""
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
 from models import Event
 from subscriptions.events import BusEvent
 from subscriptions.runtime import publish_events
+
+_PAYLOAD = Event._meta.fields_map["payload"]
+_CREATED_AT = Event._meta.fields_map["created_at"]
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@asynccontextmanager
+async def write_transaction(account_id: int) -> AsyncIterator[Outbox]:
+    """One write transaction of an account: yields its Outbox (account lock taken), writes
+    the recorded events just before commit. Publish with `outbox.publish()` after the
+    block, once committed."""
+    async with in_transaction() as connection:
+        outbox = await Outbox.begin(connection, account_id)
+        yield outbox
+        await outbox.flush()
+
+
 class Outbox:
     """Collects the events of one account's write transaction; `publish()` after commit.
 
-    Open it first thing in the transaction (`await Outbox.begin(connection, account_id)`):
-    on PostgreSQL it takes a per-account transaction lock. Sequence values are handed out
-    before commit, so without it two transactions could commit seq 11 before seq 10 and a
-    feed reading the log would skip 10; with it, an account's events commit in seq order.
-    Taking it before touching any row gives every writer the same lock order (no
-    deadlocks). SQLite already serialises writers."""
+    Open it first thing in the transaction (`write_transaction`, or `await
+    Outbox.begin(connection, account_id)` and `flush()` before commit): on PostgreSQL it
+    takes a per-account transaction lock. Sequence values are handed out before commit,
+    so without it two transactions could commit seq 11 before seq 10 and a feed reading
+    the log would skip 10; with it, an account's events commit in seq order. Taking it
+    before touching any row gives every writer the same lock order (no deadlocks).
+    SQLite already serialises writers."""
 
     def __init__(self, connection: BaseDBAsyncClient, account_id: int):
         self.connection = connection
         self.account_id = account_id
+        self._pending: list[BusEvent] = []
         self._events: list[BusEvent] = []
 
     @classmethod
@@ -37,24 +57,44 @@ class Outbox:
             await connection.execute_query("SELECT pg_advisory_xact_lock($1)", [account_id])
         return cls(connection, account_id)
 
-    async def record(
+    def record(
         self,
         kind: str,
         payload: dict[str, Any],
         *,
         conversation_id: int | None = None,
         user_id: int | None = None,
-    ) -> BusEvent:
-        row = await Event.create(
-            account_id=self.account_id, kind=kind, conversation_id=conversation_id, user_id=user_id,
-            payload=payload, created_at=utcnow(), using_db=self.connection,
-        )
-        event = BusEvent(
-            seq=row.seq, kind=kind, account_id=self.account_id,
+    ) -> None:
+        """Queue an event; `flush()` writes the transaction's events in one statement."""
+        self._pending.append(BusEvent(
+            seq=None, kind=kind, account_id=self.account_id,
             conversation_id=conversation_id, user_id=user_id, payload=payload,
+        ))
+
+    async def flush(self) -> None:
+        """Insert the queued events (one multi-row INSERT: a round trip per transaction,
+        not per event). Each row's seq is drawn in VALUES order, so the i-th smallest
+        returned seq is the i-th event's, whatever order RETURNING lists them in."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        postgres = self.connection.capabilities.dialect == "postgres"
+        params: list[Any] = []
+        rows = []
+        created_at = _CREATED_AT.to_db_value(utcnow(), Event)
+        for event in pending:
+            values = [self.account_id, event.kind, event.conversation_id, event.user_id,
+                      _PAYLOAD.to_db_value(event.payload, Event), created_at]
+            start = len(params)
+            params += values
+            rows.append("(" + ", ".join(f"${start + i + 1}" if postgres else "?" for i in range(len(values))) + ")")
+        inserted = await self.connection.execute_query_dict(
+            "INSERT INTO event (account_id, kind, conversation_id, user_id, payload, created_at) VALUES "
+            + ", ".join(rows) + " RETURNING seq",
+            params,
         )
-        self._events.append(event)
-        return event
+        seqs = sorted(row["seq"] for row in inserted)
+        self._events += [replace(event, seq=seq) for event, seq in zip(pending, seqs, strict=True)]
 
     async def publish(self) -> None:
         events, self._events = self._events, []

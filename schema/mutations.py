@@ -88,8 +88,11 @@ class Mutation:
     ) -> ConversationPayload:
         viewer = info.context.viewer
         expected = NO_EXPECTATION if expected_assignee_id is UNSET else expected_assignee_id
-        conversation, errors = await attempt(lambda: assignment.assign_conversation(
+        assigned, errors = await attempt(lambda: assignment.assign_conversation(
             require_viewer(viewer), conversation_id, assignee_id, note=note, expected_assignee_id=expected))
+        conversation = assigned.conversation if assigned else None
+        if assigned and assigned.assignee:
+            info.context.loaders.user.prime(assigned.assignee.id, assigned.assignee)  # the payload shows them
         if errors and errors[0].code == ErrorCode.ASSIGNMENT_CONFLICT:
             conversation = await get_conversation(viewer, conversation_id)
         return ConversationPayload(
