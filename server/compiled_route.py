@@ -53,6 +53,11 @@ class CompiledOperations:
         except DATABASE_UNAVAILABLE:
             raise  # the app's 503 handler answers, as for the general path
         except Exception:
+            if operation.mutates:
+                # It may have changed data: running it again would do it twice. The
+                # general path would mask the error just so.
+                log.exception("compiled %s failed", operation.name)
+                return orjson.dumps(operation.masked_error())
             # A defect here must not cost the client its answer: the general path runs it.
             log.exception("compiled %s failed; answered by the general path", operation.name)
             return None

@@ -1,14 +1,18 @@
 """Compiled execution of the documents clients send most (graphql/operations/): a
 request whose query text is exactly one of them is answered without graphql-core,
-with the same JSON; see schema/compiled/inbox.py for what is compiled and when it
-declines in favour of the general path."""
+with the same JSON; see schema/compiled/inbox.py (the inbox queries) and assign.py
+(the assignment mutation) for what is compiled and when it declines in favour of the
+general path."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from graphql import FieldNode, OperationDefinitionNode, parse
+
 from schema.compiled import inbox
+from schema.compiled.assign import execute_assign
 from schema.compiled.inbox import Decline
 from schema.compiled.sql import reader
 from schema.compiled.viewer import compiled_viewer
@@ -23,6 +27,7 @@ class CompiledOperation:
     variables: frozenset[str]
     page: bool  # selects `inbox`
     counts: bool  # selects `inboxCounts`
+    mutates = False
 
     async def execute(self, variables: dict[str, Any], token: str | None, limits: Limits) -> dict[str, Any]:
         """The response's `data`; raises Decline when the general path must answer."""
@@ -53,20 +58,54 @@ class CompiledOperation:
         return data
 
 
+@dataclass(frozen=True)
+class CompiledAssignment:
+    """AssignConversation. A mutation: once `execute` gets past its checks it must be
+    answered, never handed to the general path (see compiled_route)."""
+
+    name: str
+    document: str
+    mutates = True
+
+    async def execute(self, variables: dict[str, Any], token: str | None, limits: Limits) -> dict[str, Any]:
+        return await execute_assign(variables, token)
+
+    def masked_error(self) -> dict[str, Any]:
+        """What the general path answers when the field's resolver raises unexpectedly."""
+        operation = next(d for d in parse(self.document).definitions if isinstance(d, OperationDefinitionNode))
+        field = next(s for s in operation.selection_set.selections if isinstance(s, FieldNode))
+        line, column = _line_and_column(self.document, field.loc.start)
+        return {"data": None, "errors": [{
+            "message": "Internal server error", "locations": [{"line": line, "column": column}],
+            "path": [field.name.value],
+        }]}
+
+
+def _line_and_column(text: str, offset: int) -> tuple[int, int]:
+    before = text[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
+
+
 def _load(name: str, *, page: bool, counts: bool, variables: set[str]) -> tuple[str, CompiledOperation]:
     return (OPERATIONS_DIR / f"{name}.graphql").read_text(), CompiledOperation(name, frozenset(variables), page, counts)
 
 
+def _load_assignment() -> tuple[str, CompiledAssignment]:
+    document = (OPERATIONS_DIR / "AssignConversation.graphql").read_text()
+    return document, CompiledAssignment("AssignConversation", document)
+
+
 # The exact text of each compiled document: a request matches only byte for byte, so
 # anything else (another selection, a changed document) takes the general path.
-COMPILED: dict[str, CompiledOperation] = dict([
+COMPILED: dict[str, CompiledOperation | CompiledAssignment] = dict([
     _load("InboxPage", page=True, counts=False, variables={"filter", "first", "after"}),
     _load("InboxCounts", page=False, counts=True, variables={"status"}),
     _load("InboxView", page=True, counts=True, variables={"filter", "first", "after", "status"}),
+    _load_assignment(),
 ])
 
 
-def compiled_operation(query: Any, operation_name: Any) -> CompiledOperation | None:
+def compiled_operation(query: Any, operation_name: Any) -> CompiledOperation | CompiledAssignment | None:
     operation = COMPILED.get(query) if isinstance(query, str) else None
     if operation is None or operation_name not in (None, operation.name):
         return None
