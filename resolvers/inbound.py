@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any
 
@@ -37,6 +38,11 @@ def normalise_phone(raw: Any, field: str) -> str:
     """E.164 ('+14155550123'). Numbers must carry their country code ('+' or '00')."""
     if not isinstance(raw, str) or not raw.strip():
         raise validation("A phone number is required", field)
+    return _e164(raw, field)
+
+
+@lru_cache(maxsize=4096)  # pure, and the same customers write again and again (errors are not cached)
+def _e164(raw: str, field: str) -> str:
     text = raw.strip()
     if text.startswith("00"):
         text = "+" + text[2:]
@@ -88,9 +94,12 @@ async def receive_inbound(account: Account, inbound: InboundMessage) -> tuple[Me
     closed) and notify the assignee. Idempotent on the provider's id: a retry returns the
     stored message and `created=False`. Returns (message, created)."""
     for attempt in range(_ATTEMPTS):
-        existing = await Message.get_or_none(account_id=account.id, external_id=inbound.external_id)
-        if existing is not None:
-            return existing, False
+        # Most deliveries are new: the first attempt goes straight to the insert, and the
+        # unique (account, external id) key turns a retry into an IntegrityError.
+        if attempt > 0:
+            existing = await Message.get_or_none(account_id=account.id, external_id=inbound.external_id)
+            if existing is not None:
+                return existing, False
         try:
             async with write_transaction(account.id) as outbox:
                 message = await _store(account, inbound, outbox)
@@ -106,10 +115,15 @@ async def receive_inbound(account: Account, inbound: InboundMessage) -> tuple[Me
 async def _store(account: Account, inbound: InboundMessage, outbox: Outbox) -> Message:
     connection = outbox.connection
     now = utcnow()
-    contact = await Contact.get_or_none(account_id=account.id, phone=inbound.from_phone).using_db(connection)
-    if contact is None:
-        contact = await Contact.create(account_id=account.id, phone=inbound.from_phone, using_db=connection)
-    conversation = await Conversation.get_or_none(contact_id=contact.id).using_db(connection)
+    # A known customer's conversation in one statement; contact and conversation are
+    # looked up (and made) one by one only for the first message of a number.
+    conversation = await Conversation.filter(
+        account_id=account.id, contact__phone=inbound.from_phone).using_db(connection).first()
+    if conversation is None:
+        contact = await Contact.get_or_none(account_id=account.id, phone=inbound.from_phone).using_db(connection)
+        if contact is None:
+            contact = await Contact.create(account_id=account.id, phone=inbound.from_phone, using_db=connection)
+        conversation = await Conversation.get_or_none(contact_id=contact.id).using_db(connection)
     new_conversation = conversation is None
     if new_conversation:
         conversation = await Conversation.create(
