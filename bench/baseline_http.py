@@ -10,10 +10,11 @@ teaminbox's authentication does, then hand-written SQL on one pooled connection.
   counts); `POST /graphql/counts`: InboxCounts only.
 - `POST /graphql/assign` (`/graphql/assign-nolock`): AssignConversation without an
   expected assignee, as resolvers/assignment.py writes it, in one transaction: the
-  account's advisory lock (not taken by -nolock), the row lock, the conversation update,
-  the inbox_count upsert, the assignment_event row, the `conversation.assigned` event
-  row, the new assignee's notification and its `notification.created` event row (not
-  when assigning to oneself); then one Redis PUBLISH of the events on the account channel.
+  conversation's row lock (FOR NO KEY UPDATE), the conversation update, the inbox_count
+  upsert (rows in key order), the assignment_event row, the new assignee's notification
+  (not when assigning to oneself), then the account's advisory lock (not taken by
+  -nolock) and the event rows (`conversation.assigned`, `notification.created`) in one
+  INSERT; then one Redis PUBLISH of the events on the account channel.
 
 `python -m bench.baseline_http --port P --database postgres://… [--redis redis://…] [--pool 10]`"""
 from __future__ import annotations
@@ -53,21 +54,22 @@ _MEMBERS = 'SELECT id, name FROM "user" WHERE account_id = $1 AND (active OR id 
 _ASSIGNEE = 'SELECT id, name, active FROM "user" WHERE id = $1 AND account_id = $2'
 _LOCK_ROW = (
     "SELECT assignee_id, status, version, last_activity_at FROM conversation"
-    " WHERE id = $1 AND account_id = $2 FOR UPDATE"
+    " WHERE id = $1 AND account_id = $2 FOR NO KEY UPDATE"
 )
 _UPDATE = "UPDATE conversation SET assignee_id = $2, version = version + 1 WHERE id = $1 RETURNING version"
-_MOVE_COUNT = (
-    "INSERT INTO inbox_count (account_id, status, assignee_key, count) VALUES ($1, $2, $3, -1), ($1, $2, $4, 1)"
+_MOVE_COUNT = (  # rows in key order, as resolvers/counts.py writes them
+    "INSERT INTO inbox_count (account_id, status, assignee_key, count) VALUES ($1, $2, $3, $4), ($1, $2, $5, $6)"
     " ON CONFLICT (account_id, status, assignee_key) DO UPDATE SET count = inbox_count.count + excluded.count"
 )
 _HISTORY = (
     "INSERT INTO assignment_event (conversation_id, actor_id, assignee_id, previous_assignee_id, note, created_at)"
     " VALUES ($1, $2, $3, $4, '', $5) RETURNING id"
 )
-_EVENT = (
-    "INSERT INTO event (account_id, kind, conversation_id, user_id, payload, created_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq"
-)
+_EVENT_COLUMNS = "INSERT INTO event (account_id, kind, conversation_id, user_id, payload, created_at) VALUES "
+_EVENTS = {  # one or two events, in one statement (as resolvers/outbox.py flushes them)
+    1: _EVENT_COLUMNS + "($1, $2, $3, $4, $5, $6) RETURNING seq",
+    2: _EVENT_COLUMNS + "($1, $2, $3, $4, $5, $6), ($1, $7, $8, $9, $10, $6) RETURNING seq",
+}
 _NOTIFY = (
     "INSERT INTO notification (user_id, kind, conversation_id, message_id, actor_id, created_at, read_at)"
     " VALUES ($1, 'ASSIGNED', $2, NULL, $3, $4, NULL) RETURNING id"
@@ -194,8 +196,6 @@ class Baseline:
             if assignee is None or not assignee["active"]:
                 return _error("NOT_FOUND", "No such member")
             async with connection.transaction():
-                if lock:
-                    await connection.execute("SELECT pg_advisory_xact_lock($1)", account_id)
                 current = await connection.fetchrow(_LOCK_ROW, conversation_id, account_id)
                 if current is None:
                     return _error("NOT_FOUND", "No such conversation")
@@ -203,19 +203,21 @@ class Baseline:
                 if previous_id != new_id:
                     version = await connection.fetchval(_UPDATE, conversation_id, new_id)
                     now = datetime.now(timezone.utc)
-                    await connection.execute(_MOVE_COUNT, account_id, status, previous_id or 0, new_id)
+                    moves = sorted([(previous_id or 0, -1), (new_id, 1)])
+                    await connection.execute(_MOVE_COUNT, account_id, status, *moves[0], *moves[1])
                     history_id = await connection.fetchval(_HISTORY, conversation_id, actor_id, new_id, previous_id, now)
                     payload = {"conversation_id": conversation_id, "assignee_id": new_id, "status": status,
                                "version": version, "last_activity_at": last_activity_at.isoformat(),
                                "previous_assignee_id": previous_id, "actor_id": actor_id,
                                "assignment_event_id": history_id}
-                    events.append(await self._event(connection, account_id, "conversation.assigned", payload,
-                                                    conversation_id, None, now))
+                    events.append(("conversation.assigned", payload, conversation_id, None))
                     if new_id != actor_id:
                         notification_id = await connection.fetchval(_NOTIFY, new_id, conversation_id, actor_id, now)
                         payload = {"notification_id": notification_id, "kind": "ASSIGNED", "conversation_id": conversation_id}
-                        events.append(await self._event(connection, account_id, "notification.created", payload,
-                                                        None, new_id, now))
+                        events.append(("notification.created", payload, None, new_id))
+                    if lock:
+                        await connection.execute("SELECT pg_advisory_xact_lock($1)", account_id)
+                    events = await self._insert_events(connection, account_id, events, now)
         if events and self.redis is not None:
             await self.redis.publish(f"{self.namespace}:account:{account_id}", orjson.dumps(events))
         return _json({"data": {"assignConversation": {
@@ -225,11 +227,16 @@ class Baseline:
         }}})
 
     @staticmethod
-    async def _event(connection, account_id, kind, payload, conversation_id, user_id, now) -> dict:
-        seq = await connection.fetchval(_EVENT, account_id, kind, conversation_id, user_id,
-                                        orjson.dumps(payload).decode(), now)
-        return {"seq": seq, "kind": kind, "account_id": account_id, "conversation_id": conversation_id,
-                "user_id": user_id, "payload": payload}
+    async def _insert_events(connection, account_id, events, now) -> list[dict]:
+        params = [account_id]
+        for position, (kind, payload, conversation_id, user_id) in enumerate(events):
+            params += [kind, conversation_id, user_id, orjson.dumps(payload).decode()]
+            if position == 0:
+                params.append(now)
+        seqs = sorted(row["seq"] for row in await connection.fetch(_EVENTS[len(events)], *params))
+        return [{"seq": seq, "kind": kind, "account_id": account_id, "conversation_id": conversation_id,
+                 "user_id": user_id, "payload": payload}
+                for seq, (kind, payload, conversation_id, user_id) in zip(seqs, events, strict=True)]
 
 
 async def healthz(request: Request) -> Response:

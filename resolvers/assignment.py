@@ -91,7 +91,7 @@ async def _reassign(viewer: Viewer, conversation_pk: int, assignee: User | None,
         connection = outbox.connection
         conversation = await (
             Conversation.filter(id=conversation_pk, account_id=viewer.account_id)
-            .using_db(connection).select_for_update().first()
+            .using_db(connection).select_for_update(no_key=True).first()
         )
         if conversation is None:
             raise not_found("Conversation", "conversationId")
@@ -99,7 +99,7 @@ async def _reassign(viewer: Viewer, conversation_pk: int, assignee: User | None,
         if previous_id == new_id:
             return conversation  # already so: nothing changes, no history row
         if not await _compare_and_set(conversation.id, previous_id, new_id, connection):
-            # Cannot happen while every writer holds the account lock; said, not hidden.
+            # Cannot happen while the row is locked (and SQLite serialises writers); said, not hidden.
             raise DomainError(ErrorCode.ASSIGNMENT_CONFLICT, "The conversation changed hands meanwhile; try again",
                               "conversationId", current_assignee_id=previous_id)
         # Read under its row lock above: only the owner and the version moved.
@@ -141,7 +141,7 @@ async def _compare_and_set(conversation_id: int, previous_id: int | None, new_id
 
 async def _move_counts(conversation: Conversation, previous_id: int | None, connection) -> None:
     """`conversation` as read after the compare-and-set, inside the transaction: its
-    status is current, since every writer holds the account lock."""
+    status is current, since the change holds the conversation's row lock."""
     status = conversation.status
     await move_conversation(connection, conversation.account_id, (status, previous_id), (status, conversation.assignee_id))
 
@@ -179,7 +179,11 @@ async def record_assignment(
 
 async def unassign_all_of(viewer: Viewer, member: User, outbox: Outbox, *, note: str) -> int:
     """Unassign every conversation of a member (in the caller's transaction)."""
-    conversations = await Conversation.filter(account_id=viewer.account_id, assignee_id=member.id).using_db(outbox.connection)
+    # Row-locked in id order before any counter moves (the one lock order: resolvers/outbox.py).
+    conversations = await (
+        Conversation.filter(account_id=viewer.account_id, assignee_id=member.id)
+        .order_by("id").select_for_update(no_key=True).using_db(outbox.connection)
+    )
     for conversation in conversations:
         if await _compare_and_set(conversation.id, member.id, None, outbox.connection):
             conversation.assignee_id = None

@@ -3,9 +3,10 @@
 A conversation is counted under (status, assignee). Each write that creates a
 conversation or changes its status or assignee moves it from one counter to another
 with one upsert; the counts beside the inbox tabs then cost one indexed read whatever
-the number of conversations. Writers hold the account's lock (resolvers/outbox.py) and
-pass the conversation's state as read inside their transaction, so concurrent changes
-queue up and never miscount."""
+the number of conversations. Writers pass the conversation's state as read inside their
+transaction under its row lock (SELECT ... FOR NO KEY UPDATE on PostgreSQL; SQLite
+serialises writers), so concurrent changes of one conversation queue up and never
+miscount."""
 from __future__ import annotations
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -29,7 +30,12 @@ async def move_conversation(
     before it exists)."""
     if before == after:
         return
-    deltas = [(placement, step) for placement, step in ((before, -1), (after, 1)) if placement is not None]
+    # Rows in key order: two writers moving conversations in opposite directions between
+    # the same two counters lock them in the same order (no deadlock on PostgreSQL).
+    deltas = sorted(
+        ((placement, step) for placement, step in ((before, -1), (after, 1)) if placement is not None),
+        key=lambda delta: (delta[0][0].value, assignee_key(delta[0][1])),
+    )
     rows, params = [], []
     for (status, assignee_id), step in deltas:
         start = len(params)

@@ -117,13 +117,17 @@ async def _store(account: Account, inbound: InboundMessage, outbox: Outbox) -> M
     now = utcnow()
     # A known customer's conversation in one statement; contact and conversation are
     # looked up (and made) one by one only for the first message of a number.
+    # Row-locked: its status, assignee and activity are read to be changed.
     conversation = await Conversation.filter(
-        account_id=account.id, contact__phone=inbound.from_phone).using_db(connection).first()
+        account_id=account.id, contact__phone=inbound.from_phone,
+    ).select_for_update(no_key=True, of=("conversation",)).using_db(connection).first()
     if conversation is None:
         contact = await Contact.get_or_none(account_id=account.id, phone=inbound.from_phone).using_db(connection)
         if contact is None:
             contact = await Contact.create(account_id=account.id, phone=inbound.from_phone, using_db=connection)
-        conversation = await Conversation.get_or_none(contact_id=contact.id).using_db(connection)
+        conversation = await (
+            Conversation.filter(contact_id=contact.id).select_for_update(no_key=True).using_db(connection).first()
+        )
     new_conversation = conversation is None
     if new_conversation:
         conversation = await Conversation.create(

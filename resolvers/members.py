@@ -72,8 +72,6 @@ async def update_user(
         user.name = _clean_name(name)
     demoting = role is not None and role != Role.ADMIN
     deactivating = active is False and user.active
-    # The account lock before any row, like every writer (one lock order: no deadlock
-    # with an assignment of one of the conversations unassigned below).
     async with write_transaction(viewer.account_id) as outbox:
         connection = outbox.connection
         if user.role == Role.ADMIN and (demoting or deactivating):
@@ -99,7 +97,7 @@ async def _keep_an_admin(viewer: Viewer, leaving: User, connection) -> None:
     both succeed and leave the account without one."""
     admins = await (
         User.filter(account_id=viewer.account_id, role=Role.ADMIN, active=True)
-        .order_by("id").select_for_update().using_db(connection)
+        .order_by("id").select_for_update(no_key=True).using_db(connection)
     )
     if not any(admin.id != leaving.id for admin in admins):
         raise DomainError(ErrorCode.FORBIDDEN, "An account needs at least one active admin", "userId")

@@ -69,7 +69,7 @@ async def set_status(
 ) -> bool:
     """Change the status if it differs (compare-and-set on the old status), with its
     history row, counters and event, in the caller's transaction; `conversation` must have
-    been read inside it (under the account lock). Returns whether it changed."""
+    been read inside it, under its row lock. Returns whether it changed."""
     previous = conversation.status
     if previous == status:
         return False
@@ -99,7 +99,9 @@ async def set_conversation_status(viewer: Viewer, conversation_id: str, status: 
     viewer.require_writer()
     conversation = await get_conversation(viewer, conversation_id)
     async with write_transaction(viewer.account_id) as outbox:
-        conversation = await Conversation.get(id=conversation.id).using_db(outbox.connection)
+        conversation = await (
+            Conversation.filter(id=conversation.id).select_for_update(no_key=True).using_db(outbox.connection).get()
+        )
         await set_status(conversation, status, outbox, actor_id=viewer.user_id)
     await outbox.publish()
     return await get_conversation(viewer, conversation.id)

@@ -25,37 +25,36 @@ def utcnow() -> datetime:
 
 @asynccontextmanager
 async def write_transaction(account_id: int) -> AsyncIterator[Outbox]:
-    """One write transaction of an account: yields its Outbox (account lock taken), writes
-    the recorded events just before commit. Publish with `outbox.publish()` after the
-    block, once committed."""
+    """One write transaction of an account: yields its Outbox, and writes the recorded
+    events (under the account's lock) just before commit. Publish with
+    `outbox.publish()` after the block, once committed."""
     async with in_transaction() as connection:
-        outbox = await Outbox.begin(connection, account_id)
+        outbox = Outbox(connection, account_id)
         yield outbox
         await outbox.flush()
 
 
 class Outbox:
-    """Collects the events of one account's write transaction; `publish()` after commit.
+    """Collects the events of one account's write transaction; `flush()` writes them
+    last thing before commit, `publish()` rings the bus after it.
 
-    Open it first thing in the transaction (`write_transaction`, or `await
-    Outbox.begin(connection, account_id)` and `flush()` before commit): on PostgreSQL it
-    takes a per-account transaction lock. Sequence values are handed out before commit,
-    so without it two transactions could commit seq 11 before seq 10 and a feed reading
-    the log would skip 10; with it, an account's events commit in seq order. Taking it
-    before touching any row gives every writer the same lock order (no deadlocks).
-    SQLite already serialises writers."""
+    On PostgreSQL the flush first takes a per-account transaction lock. Sequence values
+    are handed out before commit, so without it two transactions could commit seq 11
+    before seq 10 and a feed reading the log would skip 10; with it, an account's events
+    commit in seq order. It is taken *last*, after every row the transaction changes:
+    held for two statements, not the whole transaction, so an account's writers overlap
+    instead of queueing one behind another. No deadlock can involve it: its holder only
+    inserts event rows (whose one foreign key, the account, only waits on a FOR UPDATE
+    of the account row, which nothing takes) and commits. Deadlocks between the row locks
+    before it are avoided by one order: the conversation row first (read `FOR NO KEY
+    UPDATE`, so that inserts referencing it elsewhere are not blocked), then inbox
+    counters in key order (resolvers/counts.py). SQLite serialises writers anyway."""
 
     def __init__(self, connection: BaseDBAsyncClient, account_id: int):
         self.connection = connection
         self.account_id = account_id
         self._pending: list[BusEvent] = []
         self._events: list[BusEvent] = []
-
-    @classmethod
-    async def begin(cls, connection: BaseDBAsyncClient, account_id: int) -> Outbox:
-        if connection.capabilities.dialect == "postgres":
-            await connection.execute_query("SELECT pg_advisory_xact_lock($1)", [account_id])
-        return cls(connection, account_id)
 
     def record(
         self,
@@ -79,6 +78,8 @@ class Outbox:
         if not pending:
             return
         postgres = self.connection.capabilities.dialect == "postgres"
+        if postgres:
+            await self.connection.execute_query("SELECT pg_advisory_xact_lock($1)", [self.account_id])
         params: list[Any] = []
         rows = []
         created_at = _CREATED_AT.to_db_value(utcnow(), Event)
