@@ -6,6 +6,10 @@ from __future__ import annotations
 import asyncio
 
 
+class ClosedByServer(ConnectionError):
+    """The server had closed the connection before answering."""
+
+
 class RawHTTP:
     def __init__(self, host: str, port: int, timeout: float = 30.0):
         self.host, self.port, self.timeout = host, port, timeout
@@ -28,11 +32,23 @@ class RawHTTP:
         head = [f"POST {path} HTTP/1.1", f"Host: {self.host}:{self.port}", "Content-Type: application/json",
                 f"Content-Length: {len(body)}"]
         head += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-        return await asyncio.wait_for(self._response(), self.timeout)
+        request = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+        self.writer.write(request)
+        try:
+            return await asyncio.wait_for(self._response(), self.timeout)
+        except ClosedByServer:
+            # uvicorn closes a keep-alive connection idle for 5 s (both targets alike): the
+            # request met a closed socket and was not read. Once more, on a new connection.
+            await self.__aexit__()
+            await self.__aenter__()
+            self.writer.write(request)
+            return await asyncio.wait_for(self._response(), self.timeout)
 
     async def _response(self) -> tuple[int, bytes]:
-        status = int((await self.reader.readline()).split()[1])
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ClosedByServer
+        status = int(status_line.split()[1])
         length = 0
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
