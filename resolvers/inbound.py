@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -115,9 +115,9 @@ async def receive_inbound(account: Account, inbound: InboundMessage) -> tuple[Me
 async def _store(account: Account, inbound: InboundMessage, outbox: Outbox) -> Message:
     connection = outbox.connection
     now = utcnow()
-    # A known customer's conversation in one statement; contact and conversation are
-    # looked up (and made) one by one only for the first message of a number.
-    # Row-locked: its status, assignee and activity are read to be changed.
+    # A known customer's conversation in one statement, row-locked (its status, assignee
+    # and activity are read to be changed); contact and conversation are looked up (and
+    # made) one by one only for the first message of a number.
     conversation = await Conversation.filter(
         account_id=account.id, contact__phone=inbound.from_phone,
     ).select_for_update(no_key=True, of=("conversation",)).using_db(connection).first()
