@@ -12,6 +12,7 @@ from __future__ import annotations
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models import ConversationStatus
+from resolvers.sql import placeholder, values_rows
 
 # (status, assignee id or None for unassigned)
 Placement = tuple[ConversationStatus, int | None]
@@ -36,20 +37,14 @@ async def move_conversation(
         ((placement, step) for placement, step in ((before, -1), (after, 1)) if placement is not None),
         key=lambda delta: (delta[0][0].value, assignee_key(delta[0][1])),
     )
-    rows, params = [], []
-    for (status, assignee_id), step in deltas:
-        start = len(params)
-        params += [account_id, status.value, assignee_key(assignee_id), step]
-        rows.append("(" + ", ".join(_placeholder(connection, start + i) for i in range(4)) + ")")
+    values, params = values_rows(connection, [
+        (account_id, status.value, assignee_key(assignee_id), step) for (status, assignee_id), step in deltas
+    ])
     await connection.execute_query(
-        "INSERT INTO inbox_count (account_id, status, assignee_key, count) VALUES " + ", ".join(rows)
+        "INSERT INTO inbox_count (account_id, status, assignee_key, count) VALUES " + values
         + " ON CONFLICT (account_id, status, assignee_key) DO UPDATE SET count = inbox_count.count + excluded.count",
         params,
     )
-
-
-def _placeholder(connection: BaseDBAsyncClient, index: int) -> str:
-    return f"${index + 1}" if connection.capabilities.dialect == "postgres" else "?"
 
 
 async def counts_by_assignee(
@@ -58,7 +53,7 @@ async def counts_by_assignee(
     """Conversations per assignee (None: unassigned) under one status; zeros left out."""
     rows = await connection.execute_query_dict(
         "SELECT assignee_key, count FROM inbox_count WHERE account_id = {0} AND status = {1} AND count <> 0".format(
-            _placeholder(connection, 0), _placeholder(connection, 1)
+            placeholder(connection, 0), placeholder(connection, 1)
         ),
         [account_id, status.value],
     )

@@ -12,6 +12,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from models import Event
+from resolvers.sql import values_rows
 from subscriptions.events import BusEvent
 from subscriptions.runtime import publish_events
 
@@ -77,21 +78,17 @@ class Outbox:
         pending, self._pending = self._pending, []
         if not pending:
             return
-        postgres = self.connection.capabilities.dialect == "postgres"
-        if postgres:
+        if self.connection.capabilities.dialect == "postgres":
             await self.connection.execute_query("SELECT pg_advisory_xact_lock($1)", [self.account_id])
-        params: list[Any] = []
-        rows = []
         created_at = _CREATED_AT.to_db_value(utcnow(), Event)
-        for event in pending:
-            values = [self.account_id, event.kind, event.conversation_id, event.user_id,
-                      _PAYLOAD.to_db_value(event.payload, Event), created_at]
-            start = len(params)
-            params += values
-            rows.append("(" + ", ".join(f"${start + i + 1}" if postgres else "?" for i in range(len(values))) + ")")
+        values, params = values_rows(self.connection, [
+            (self.account_id, event.kind, event.conversation_id, event.user_id,
+             _PAYLOAD.to_db_value(event.payload, Event), created_at)
+            for event in pending
+        ])
         inserted = await self.connection.execute_query_dict(
             "INSERT INTO event (account_id, kind, conversation_id, user_id, payload, created_at) VALUES "
-            + ", ".join(rows) + " RETURNING seq",
+            + values + " RETURNING seq",
             params,
         )
         seqs = sorted(row["seq"] for row in inserted)

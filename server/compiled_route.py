@@ -57,7 +57,7 @@ class CompiledOperations:
                 # It may have changed data: running it again would do it twice. The
                 # general path would mask the error just so.
                 log.exception("compiled %s failed", operation.name)
-                return orjson.dumps(operation.masked_error())
+                return orjson.dumps(operation.masked_error)
             # A defect here must not cost the client its answer: the general path runs it.
             log.exception("compiled %s failed; answered by the general path", operation.name)
             return None

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graphql import FieldNode, OperationDefinitionNode, parse
+from graphql import FieldNode, OperationDefinitionNode, Source, get_location, parse
 
 from schema.compiled import inbox
 from schema.compiled.assign import execute_assign
@@ -64,26 +64,22 @@ class CompiledAssignment:
     answered, never handed to the general path (see compiled_route)."""
 
     name: str
-    document: str
+    masked_error: dict[str, Any]  # what the general path answers when the resolver raises
     mutates = True
 
     async def execute(self, variables: dict[str, Any], token: str | None, limits: Limits) -> dict[str, Any]:
         return await execute_assign(variables, token)
 
-    def masked_error(self) -> dict[str, Any]:
-        """What the general path answers when the field's resolver raises unexpectedly."""
-        operation = next(d for d in parse(self.document).definitions if isinstance(d, OperationDefinitionNode))
-        field = next(s for s in operation.selection_set.selections if isinstance(s, FieldNode))
-        line, column = _line_and_column(self.document, field.loc.start)
-        return {"data": None, "errors": [{
-            "message": "Internal server error", "locations": [{"line": line, "column": column}],
-            "path": [field.name.value],
-        }]}
 
-
-def _line_and_column(text: str, offset: int) -> tuple[int, int]:
-    before = text[:offset]
-    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
+def _masked_error(document: str) -> dict[str, Any]:
+    """graphql-core's answer to an unexpected error in the document's root field."""
+    operation = next(d for d in parse(document).definitions if isinstance(d, OperationDefinitionNode))
+    field = next(s for s in operation.selection_set.selections if isinstance(s, FieldNode))
+    location = get_location(Source(document), field.loc.start)
+    return {"data": None, "errors": [{
+        "message": "Internal server error", "locations": [{"line": location.line, "column": location.column}],
+        "path": [field.name.value],
+    }]}
 
 
 def _load(name: str, *, page: bool, counts: bool, variables: set[str]) -> tuple[str, CompiledOperation]:
@@ -92,7 +88,7 @@ def _load(name: str, *, page: bool, counts: bool, variables: set[str]) -> tuple[
 
 def _load_assignment() -> tuple[str, CompiledAssignment]:
     document = (OPERATIONS_DIR / "AssignConversation.graphql").read_text()
-    return document, CompiledAssignment("AssignConversation", document)
+    return document, CompiledAssignment("AssignConversation", _masked_error(document))
 
 
 # The exact text of each compiled document: a request matches only byte for byte, so
