@@ -172,7 +172,7 @@ class Client(asyncio.Protocol):
         try:
             self.ws.send_close(1000)
             self.flush()
-        except Exception:  # noqa: BLE001 - closing anyway
+        except Exception:
             self.transport.abort()
 
 
@@ -190,7 +190,7 @@ async def open_client(worker: Worker, config: dict, token: str, payload: dict, g
                     config["host"], config["port"]), 30)
                 await asyncio.wait_for(client.ready, 30)
             return client
-        except (OSError, asyncio.TimeoutError, ConnectionError):
+        except (TimeoutError, OSError, ConnectionError):
             if client is not None:
                 client.closing = True
                 if client.transport is not None:
@@ -220,7 +220,7 @@ async def main() -> None:
     try:  # answer "count" until "stop", EOF (the parent went away) or the deadline
         while (await asyncio.wait_for(stdin.readline(), max(0.0, deadline - loop.time()))) == b"count\n":
             emit({"count": len(worker.latencies)})
-    except asyncio.TimeoutError:
+    except TimeoutError:
         worker.error("worker deadline reached")
     emit({"result": {"latencies_ns": worker.latencies, "frame_bytes": worker.frame_bytes,
                      "max_ns": {str(i): v for i, v in worker.max_ns.items()},

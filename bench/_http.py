@@ -25,7 +25,7 @@ class RawHTTP:
             self.writer.close()
             try:
                 await asyncio.wait_for(self.writer.wait_closed(), 5)
-            except (asyncio.TimeoutError, OSError):
+            except (TimeoutError, OSError):
                 pass
 
     async def post(self, path: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, bytes]:

@@ -108,7 +108,7 @@ async def run(url: str, requests: list[dict], *, connections: int, seconds: floa
         )
         try:
             out, err = await asyncio.wait_for(process.communicate(), seconds + timeout_s + 30)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             process.kill()
             await process.wait()
             raise RuntimeError(f"wrk did not finish: {' '.join(argv)}") from None

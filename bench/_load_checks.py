@@ -18,7 +18,7 @@ import orjson
 from bench import _postgraphile
 from bench._load_databases import BenchAccount, settle_stats, table_stats
 from bench._load_rounds import Target
-from bench._load_servers import Servers, graphql_request, operation
+from bench._load_servers import Servers
 
 
 @dataclass

@@ -10,7 +10,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -124,7 +124,7 @@ def teaminbox_env_for(database_url: str) -> dict:
 
 async def _mint_tokens(database_url: str, roles: dict[int, str]) -> dict[int, str]:
     tokens = {member: secrets.token_urlsafe(32) for member in roles}
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     connection = await asyncpg.connect(dsn(database_url))
     try:
         # Earlier runs' tokens (expiring within a day, unlike the seed's): every run then

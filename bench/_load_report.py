@@ -7,7 +7,7 @@ import os
 import platform
 import subprocess
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -88,7 +88,7 @@ def _sql_line(name: str, work: dict[str, float]) -> str:
 
 
 def markdown_report(run: Run, checks, rows, table: str) -> str:
-    started = datetime.fromtimestamp(run.started, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    started = datetime.fromtimestamp(run.started, UTC).strftime("%Y-%m-%d %H:%M UTC")
     load_after = os.getloadavg()
     out = [
         "# Inbox HTTP benchmarks (issue 5)", "",

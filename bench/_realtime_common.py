@@ -19,7 +19,14 @@ import httpx
 from bench._http import RawHTTP
 from bench._report import percentile
 from bench._servers import (
-    CUSTOMER_PHONE, ROOT, Server, die_with_parent, free_port, post_inbound, start_baseline, start_teaminbox,
+    CUSTOMER_PHONE,
+    ROOT,
+    Server,
+    die_with_parent,
+    free_port,
+    post_inbound,
+    start_baseline,
+    start_teaminbox,
 )
 
 OPERATIONS = ROOT / "graphql" / "operations"
@@ -71,7 +78,7 @@ class RedisProcess:
                 _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self.port), 1)
                 writer.close()
                 return
-            except (OSError, asyncio.TimeoutError):
+            except (TimeoutError, OSError):
                 if self.process.returncode is not None or time.monotonic() > deadline:
                     await self.stop()
                     raise RuntimeError(f"redis-server did not start on port {self.port}") from None
@@ -202,7 +209,7 @@ async def open_loop(port: int, connections: int, rate: float, seconds: float,
                 await send(http, i)
                 outcome.post_ns.append(time.monotonic_ns() - started)
                 pool.put_nowait(http)
-            except Exception as error:  # noqa: BLE001 - counted and shown; the connection is dropped
+            except Exception as error:
                 outcome.failed += 1
                 if len(outcome.errors) < 5:
                     outcome.errors.append(repr(error)[:300])
@@ -215,7 +222,7 @@ async def open_loop(port: int, connections: int, rate: float, seconds: float,
             await asyncio.sleep(max(0.0, scheduled - time.monotonic()))
             try:  # a server that cannot keep up gets fewer messages, not a longer window
                 http = await asyncio.wait_for(pool.get(), max(0.001, end - time.monotonic()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
             outcome.lag_ns.append(int((time.monotonic() - scheduled) * 1e9))
             task = asyncio.create_task(one(http, i))

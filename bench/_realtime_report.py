@@ -7,7 +7,7 @@ import platform
 import shlex
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -182,7 +182,7 @@ def document(options: Options, report: Report, load_start: float, elapsed: float
     return "\n".join([
         "# Realtime targets: teaminbox next to its baselines",
         "",
-        f"- Date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Machine: {os.cpu_count()} CPUs ({cpu_model()}), {uname.system} {uname.release} {uname.machine}, "
         f"Python {platform.python_version()}",
         f"- Command: `{command}` ({elapsed / 60:.1f} min)",

@@ -26,7 +26,7 @@ from bench._http import RawHTTP
 from bench._realtime_common import OPERATIONS, log, postgres_and_redis
 from bench._realtime_targeted import subscribe_payload
 from bench._rounds import Workers
-from bench._servers import Server, _spawn, start_teaminbox, teaminbox_command, teaminbox_env, free_port
+from bench._servers import Server, _spawn, free_port, start_teaminbox, teaminbox_command, teaminbox_env
 
 SET_TYPING = (OPERATIONS / "SetTyping.graphql").read_text()
 WARMUP_ATTEMPTS = 20
@@ -49,7 +49,7 @@ async def _wait_ready(server: Server, timeout: float = 30) -> None:
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError, asyncio.TimeoutError, ValueError, IndexError):
             reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", server.port), 2)
-            writer.write(f"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+            writer.write(b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             status = int((await asyncio.wait_for(reader.readline(), 2)).split()[1])
             writer.close()
             if status == 200:
@@ -105,7 +105,7 @@ class RedisRoundTrip:
         while (left := deadline - time.monotonic()) > 0:
             try:
                 index, latency = await asyncio.wait_for(self.received.get(), left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return None
             if index == i:
                 return latency

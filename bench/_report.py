@@ -6,7 +6,7 @@ import os
 import platform
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench._rounds import RoundResult
@@ -109,7 +109,7 @@ def write_results(path: Path, command: str, setup: str, load: str, table_md: str
     text = "\n".join([
         "# Fan-out latency: teaminbox vs a plain Starlette WebSocket broadcast",
         "",
-        f"- Date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Machine: {os.cpu_count()} CPUs ({cpu_model()}), {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()} ({sys.implementation.name})",
         f"- Command: `{command}`",

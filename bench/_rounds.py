@@ -122,7 +122,7 @@ class Workers:
         try:
             await asyncio.wait_for(until(), timeout)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
     def all_received(self, index: int) -> bool:
@@ -158,7 +158,7 @@ class Workers:
         for process in self.processes:
             try:
                 await asyncio.wait_for(asyncio.shield(process.wait()), 15)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             finally:
                 if process.returncode is None:

@@ -72,7 +72,7 @@ class Server:
             self.process.terminate()
             try:
                 await asyncio.wait_for(self.process.wait(), 10)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.process.kill()
                 await asyncio.wait_for(self.process.wait(), 10)
 
@@ -130,7 +130,7 @@ async def _cli(env: dict, *args: str) -> bytes:
     )
     try:
         out, err = await asyncio.wait_for(process.communicate(), 120)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         process.kill()
         await process.wait()
         raise RuntimeError(f"teaminbox {args[0]} timed out") from None

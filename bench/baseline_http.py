@@ -23,7 +23,7 @@ import argparse
 import base64
 import hashlib
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 import orjson
@@ -120,7 +120,7 @@ class Baseline:
         if scheme.lower() != "bearer" or not token.strip():
             return None
         row = await connection.fetchrow(_AUTH, hashlib.sha256(token.strip().encode()).hexdigest())
-        if row is None or row["revoked_at"] is not None or row["expires_at"] <= datetime.now(timezone.utc):
+        if row is None or row["revoked_at"] is not None or row["expires_at"] <= datetime.now(UTC):
             return None
         if not row["active"] or row["plan"] not in _TEAM_PLANS:
             return None
@@ -202,7 +202,7 @@ class Baseline:
                 previous_id, status, version, last_activity_at = current
                 if previous_id != new_id:
                     version = await connection.fetchval(_UPDATE, conversation_id, new_id)
-                    now = datetime.now(timezone.utc)
+                    now = datetime.now(UTC)
                     moves = sorted([(previous_id or 0, -1), (new_id, 1)])
                     await connection.execute(_MOVE_COUNT, account_id, status, *moves[0], *moves[1])
                     history_id = await connection.fetchval(_HISTORY, conversation_id, actor_id, new_id, previous_id, now)

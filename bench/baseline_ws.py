@@ -64,7 +64,7 @@ async def _send_all(targets: set[WebSocket], payload: str) -> int:
         try:
             await websocket.send_text(payload)
             sent += 1
-        except Exception:  # noqa: BLE001 - a gone client is dropped, like any broadcaster would
+        except Exception:
             targets.discard(websocket)
     return sent
 

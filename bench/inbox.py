@@ -23,7 +23,7 @@ from bench import _load_databases as databases
 from bench import _load_report as report
 from bench._load import wrk_path
 from bench._load_checks import Checks, sql_work, verify_assignment, verify_inbox_view
-from bench._load_rounds import Figures, Target, alternate, ratio
+from bench._load_rounds import alternate, ratio
 from bench._load_servers import Servers
 from bench._targets import TargetRow, markdown
 

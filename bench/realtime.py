@@ -26,7 +26,11 @@ from bench._realtime_broadcast import BroadcastRound, run_broadcast_round
 from bench._realtime_common import BACKENDS, DEFAULT_POSTGRES, OPERATIONS, Backend, Servers, backend_servers, log
 from bench._realtime_report import Report, broadcast_row, document, idle_row, targeted_row, typing_row
 from bench._realtime_targeted import (
-    GroupTarget, TargetedRound, baseline_group_publisher, run_targeted_round, teaminbox_group_publisher,
+    GroupTarget,
+    TargetedRound,
+    baseline_group_publisher,
+    run_targeted_round,
+    teaminbox_group_publisher,
 )
 from bench._realtime_typing import TypingResult, run_typing
 from bench._rounds import Target, baseline_publisher, teaminbox_publisher
@@ -126,11 +130,12 @@ def _broadcast_targets(servers: Servers) -> list[Target]:
 async def _postgres_problem(url: str) -> str | None:
     try:
         import asyncpg
+
         from tests.instances.processes import _admin_dsn
         connection = await asyncpg.connect(_admin_dsn(url), timeout=5)
         await connection.close()
         return None
-    except Exception as error:  # noqa: BLE001 - reported in the table instead
+    except Exception as error:
         return f"PostgreSQL at {url} unreachable ({error!r:.120})"
 
 
@@ -157,14 +162,14 @@ async def run(options: Options) -> Report:
             results.append(found)
             try:
                 await _measure_backend(options, found, workdir)
-            except Exception as error:  # noqa: BLE001 - one backend failing still reports the others
+            except Exception as error:
                 log(f"{backend.label} failed: {error!r}\n{traceback.format_exc()}")
                 found.failure = f"failed: {error!r:.200}"
         if "typing" not in options.skip and not pg_problem:
             log(f"typing across two instances: {options.typing_signals} signals")
             try:
                 typing = await run_typing(workdir / "typing", options.postgres, options.typing_signals)
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 log(f"typing failed: {error!r}\n{traceback.format_exc()}")
                 typing_failure = f"failed: {error!r:.200}"
     details: list[str] = []

@@ -32,10 +32,11 @@ import sys
 import time
 from bisect import bisect_right
 from collections import Counter
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
-from typing import AsyncIterator, Protocol
+from datetime import UTC, datetime
+from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import aiosqlite
@@ -48,9 +49,9 @@ from resolvers.passwords import hash_password
 from server.database import migrate
 
 # Fixed, not now(): the same seed must give the same rows whenever it runs.
-DATA_ENDS_AT = int(datetime(2026, 11, 24, tzinfo=timezone.utc).timestamp())
+DATA_ENDS_AT = int(datetime(2026, 11, 24, tzinfo=UTC).timestamp())
 HISTORY_SECONDS = 90 * 24 * 3600
-SESSIONS_EXPIRE_AT = datetime(2036, 1, 1, tzinfo=timezone.utc)
+SESSIONS_EXPIRE_AT = datetime(2036, 1, 1, tzinfo=UTC)
 BENCH_PASSWORD = "bench-password"
 BATCH_CONVERSATIONS = 5_000
 SQLITE_CACHE_KIB = 512 * 1024
@@ -134,7 +135,7 @@ class SeedResult:
 
 
 def _at(timestamp: int) -> datetime:
-    return datetime.fromtimestamp(timestamp, timezone.utc)
+    return datetime.fromtimestamp(timestamp, UTC)
 
 
 @dataclass
@@ -238,7 +239,7 @@ class ConversationFactory:
         first_id = self.next_ids["message"]
         self.next_ids["message"] = first_id + len(times)
         for position, timestamp in enumerate(times):
-            at = datetime.fromtimestamp(timestamp, timezone.utc)
+            at = datetime.fromtimestamp(timestamp, UTC)
             if position % 2 == 0:
                 external_id = f"SM{index:010d}{position:03d}"  # the provider's id: unique per account
                 body = CUSTOMER_LINES[int(random() * len(CUSTOMER_LINES))]

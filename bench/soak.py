@@ -31,7 +31,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -39,8 +39,16 @@ import httpx
 from bench._soak_client import SoakClient
 from schema.events import event_cursor
 from tests.instances import (
-    Instance, RedisServer, create_team, drop_database, gql, instance_env, migrated_database, operation,
-    post_inbound, stored_events,
+    Instance,
+    RedisServer,
+    create_team,
+    drop_database,
+    gql,
+    instance_env,
+    migrated_database,
+    operation,
+    post_inbound,
+    stored_events,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +107,7 @@ class Traffic:
             else:
                 kind, (outcome, detail) = "typing", await self._typing(base)
             self.ops.append(Op(kind, index, started, outcome, detail))
-        except Exception as error:  # noqa: BLE001 - a failed operation is a result, reported
+        except Exception as error:
             self.ops.append(Op("?", index, started, "failed", repr(error)[:200]))
 
     async def _inbound(self, base: str) -> tuple[str, str]:
@@ -303,7 +311,7 @@ async def soak(args: argparse.Namespace) -> int:
         "",
         f"Command: `.venv/bin/python -m bench.soak --seconds {args.seconds:g} --clients {args.clients}` "
         f"(rate {args.rate:g} ops/s, {args.members} agents, {args.conversations} seeded conversations, "
-        f"Redis down {args.outage:g} s). Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on "
+        f"Redis down {args.outage:g} s). Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, load average at the end "
         f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())} (shared machine).",
         "",

@@ -15,7 +15,7 @@ import os
 import platform
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import inbox, realtime
@@ -52,7 +52,7 @@ def document(rows: list[TargetRow], quick: bool, load_before: float, minutes: fl
     return "\n".join([
         "# Benchmark results (issue 5 targets)",
         "",
-        f"- Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {minutes:.0f} min",
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {minutes:.0f} min",
         f"- Machine: {os.cpu_count()} CPUs ({_cpu_model()}), {uname.system} {uname.release}, "
         f"Python {platform.python_version()}",
         f"- Command: `{_command(quick)}`",

@@ -1,4 +1,7 @@
-"""Accounts (tenants), their members and members' login sessions."""
+"""Accounts (tenants), their members and members' login sessions.
+
+Each foreign key `x` is declared with its relation type and beside it `x_id`, the column
+Tortoise adds, so the type checker knows both (Tortoise sets `x_id` on every instance)."""
 from tortoise import fields
 from tortoise.models import Model
 
@@ -21,7 +24,8 @@ class User(Model):
     (history stays attributed) but can no longer log in or be assigned."""
 
     id = fields.IntField(primary_key=True)
-    account = fields.ForeignKeyField("models.Account", related_name="users", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation["Account"] = fields.ForeignKeyField("models.Account", related_name="users", on_delete=fields.CASCADE)
+    account_id: int
     email = fields.CharField(max_length=254, unique=True)
     name = fields.CharField(max_length=200)
     role = fields.CharEnumField(Role, max_length=20, default=Role.AGENT)
@@ -38,7 +42,8 @@ class Session(Model):
     """A bearer token. Only its SHA-256 is stored, so a database leak leaks no tokens."""
 
     id = fields.IntField(primary_key=True)
-    user = fields.ForeignKeyField("models.User", related_name="sessions", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField("models.User", related_name="sessions", on_delete=fields.CASCADE)
+    user_id: int
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()

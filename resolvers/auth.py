@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import hashlib
-from functools import cache
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from tortoise import connections
 from tortoise.models import Model

@@ -52,9 +52,7 @@ async def counts_by_assignee(
 ) -> dict[int | None, int]:
     """Conversations per assignee (None: unassigned) under one status; zeros left out."""
     rows = await connection.execute_query_dict(
-        "SELECT assignee_key, count FROM inbox_count WHERE account_id = {0} AND status = {1} AND count <> 0".format(
-            placeholder(connection, 0), placeholder(connection, 1)
-        ),
+        f"SELECT assignee_key, count FROM inbox_count WHERE account_id = {placeholder(connection, 0)} AND status = {placeholder(connection, 1)} AND count <> 0",
         [account_id, status.value],
     )
     return {(None if row["assignee_key"] == UNASSIGNED_KEY else row["assignee_key"]): row["count"] for row in rows}

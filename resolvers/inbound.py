@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -10,12 +10,20 @@ import phonenumbers
 from tortoise.exceptions import IntegrityError
 
 from models import (
-    Account, Capability, Contact, Conversation, ConversationStatus, Message, MessageDirection,
-    NotificationKind, PLAN_CAPABILITIES,
+    PLAN_CAPABILITIES,
+    Account,
+    Capability,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Message,
+    MessageDirection,
+    NotificationKind,
 )
+from resolvers.conversations import set_status
 from resolvers.counts import move_conversation
 from resolvers.errors import validation
-from resolvers.messages import clean_body, record_message, set_status
+from resolvers.messages import clean_body, record_message
 from resolvers.notifications import notify
 from resolvers.outbox import Outbox, utcnow, write_transaction
 
@@ -67,7 +75,7 @@ def _parse_time(raw: Any) -> datetime | None:
     if value.tzinfo is None:
         raise validation("receivedAt must include a time zone", "receivedAt")
     # A provider's clock ahead of ours must not put the message in the future.
-    return min(value.astimezone(timezone.utc), utcnow())
+    return min(value.astimezone(UTC), utcnow())
 
 
 def parse_inbound(data: Any) -> InboundMessage:

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from tortoise.expressions import Q
 from tortoise import connections
+from tortoise.expressions import Q
 
 from models import Conversation, ConversationStatus, User
 from resolvers.counts import counts_by_assignee
@@ -70,14 +70,20 @@ async def scope_assignee(viewer: Viewer, inbox_filter: InboxFilter) -> int | Non
     return ANY_ASSIGNEE
 
 
+def search_text(inbox_filter: InboxFilter) -> str:
+    """The filter's search term as the inbox matches it (trimmed; empty: no search)."""
+    search = without_nul(inbox_filter.search or "", "search").strip()
+    if len(search) > MAX_SEARCH_LENGTH:
+        raise validation(f"Search must be at most {MAX_SEARCH_LENGTH} characters", "search")
+    return search
+
+
 async def inbox_query(viewer: Viewer, inbox_filter: InboxFilter):
     query = Conversation.filter(account_id=viewer.account_id, status=inbox_filter.status)
     assignee = await scope_assignee(viewer, inbox_filter)
     if assignee is not ANY_ASSIGNEE:
         query = query.filter(assignee_id=assignee)
-    search = without_nul(inbox_filter.search or "", "search").strip()
-    if len(search) > MAX_SEARCH_LENGTH:
-        raise validation(f"Search must be at most {MAX_SEARCH_LENGTH} characters", "search")
+    search = search_text(inbox_filter)
     if search:
         query = query.filter(Q(contact__name__icontains=search) | Q(contact__phone__icontains=search))
     return query

@@ -1,15 +1,12 @@
-"""Outbound messages (members replying) and status changes (close, reopen)."""
+"""Outbound messages: members replying, and the bookkeeping every new message does."""
 from __future__ import annotations
 
-from tortoise.expressions import F
-
-from models import Conversation, ConversationStatus, Message, MessageDirection, StatusEvent
-from resolvers.counts import move_conversation
+from models import Conversation, Message, MessageDirection
 from resolvers.conversations import conversation_facts, get_conversation
 from resolvers.errors import validation, without_nul
 from resolvers.outbox import Outbox, utcnow, write_transaction
 from resolvers.viewer import Viewer
-from subscriptions.events import CONVERSATION_STATUS_CHANGED, MESSAGE_CREATED
+from subscriptions.events import MESSAGE_CREATED
 from subscriptions.typing_service import stop_typing_after_send
 
 # Ten SMS segments: what carriers and providers accept as one concatenated message.
@@ -62,46 +59,3 @@ async def send_message(viewer: Viewer, conversation_id: str, body: str) -> Messa
         {"assignee_id": conversation.assignee_id, "status": conversation.status.value},
     )
     return message
-
-
-async def set_status(
-    conversation: Conversation, status: ConversationStatus, outbox: Outbox, *, actor_id: int | None
-) -> bool:
-    """Change the status if it differs (compare-and-set on the old status), with its
-    history row, counters and event, in the caller's transaction; `conversation` must have
-    been read inside it, under its row lock. Returns whether it changed."""
-    previous = conversation.status
-    if previous == status:
-        return False
-    rows = await Conversation.filter(id=conversation.id, status=previous).using_db(outbox.connection).update(
-        status=status, version=F("version") + 1
-    )
-    if rows != 1:
-        return False
-    conversation.status = status
-    conversation.version += 1
-    await move_conversation(
-        outbox.connection, conversation.account_id, (previous, conversation.assignee_id), (status, conversation.assignee_id)
-    )
-    await StatusEvent.create(
-        conversation_id=conversation.id, actor_id=actor_id, status=status, created_at=utcnow(),
-        using_db=outbox.connection,
-    )
-    outbox.record(
-        CONVERSATION_STATUS_CHANGED,
-        {**conversation_facts(conversation), "previous_status": previous.value, "actor_id": actor_id},
-        conversation_id=conversation.id,
-    )
-    return True
-
-
-async def set_conversation_status(viewer: Viewer, conversation_id: str, status: ConversationStatus) -> Conversation:
-    viewer.require_writer()
-    conversation = await get_conversation(viewer, conversation_id)
-    async with write_transaction(viewer.account_id) as outbox:
-        conversation = await (
-            Conversation.filter(id=conversation.id).select_for_update(no_key=True).using_db(outbox.connection).get()
-        )
-        await set_status(conversation, status, outbox, actor_id=viewer.user_id)
-    await outbox.publish()
-    return await get_conversation(viewer, conversation.id)

@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.extensions import (
-    AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter,
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
     ValidationCache,
 )
 
 import schema.graphql_core_fixes  # noqa: F401  (applies the subscription memory-leak fix)
+from graphql import GraphQLError
 from schema.errors import QueryError
 from schema.multiplex import MultiplexingExecutor
 from schema.mutations import Mutation

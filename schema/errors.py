@@ -5,8 +5,8 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import strawberry
-from graphql import GraphQLError
 
+from graphql import GraphQLError
 from resolvers.errors import DomainError, ErrorCode
 
 ErrorCodeEnum = strawberry.enum(ErrorCode, name="ErrorCode", description="Why a request could not be done.")

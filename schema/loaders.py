@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import Awaitable, Sequence
 
 from strawberry.dataloader import DataLoader
+
 import models
 
 

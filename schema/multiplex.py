@@ -28,11 +28,11 @@ from collections.abc import Hashable, Iterable
 from typing import Any
 
 import orjson
-from graphql import FieldNode, Node, Undefined, Visitor, visit
 from graphql.execution.executor import Executor
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 import schema.graphql_core_fixes  # noqa: F401  (per-event executors must keep their own memo)
+from graphql import FieldNode, Node, Undefined, Visitor, visit
 
 # (GraphQL type, field) whose resolver reads `info` (the context, the viewer, limits...):
 # their result may differ between subscribers of the same event.

@@ -4,7 +4,7 @@ from __future__ import annotations
 import strawberry
 from strawberry import UNSET
 
-from resolvers import accounts, assignment, auth, members, messages, notifications, typing
+from resolvers import accounts, assignment, auth, conversations, members, messages, notifications, typing_indicator
 from resolvers.assignment import NO_EXPECTATION
 from resolvers.conversations import get_conversation
 from resolvers.errors import ErrorCode
@@ -14,8 +14,15 @@ from schema.conversations import Conversation, Message
 from schema.enums import ConversationStatus, Plan, Role
 from schema.members import Account, User
 from schema.payloads import (
-    AccountPayload, ConversationPayload, LoginPayload, LogoutPayload, MarkNotificationsReadPayload,
-    SendMessagePayload, SetTypingPayload, UserPayload, attempt,
+    AccountPayload,
+    ConversationPayload,
+    LoginPayload,
+    LogoutPayload,
+    MarkNotificationsReadPayload,
+    SendMessagePayload,
+    SetTypingPayload,
+    UserPayload,
+    attempt,
 )
 
 
@@ -104,7 +111,7 @@ class Mutation:
     async def set_conversation_status(
         self, info: Info, conversation_id: strawberry.ID, status: ConversationStatus
     ) -> ConversationPayload:
-        conversation, errors = await attempt(lambda: messages.set_conversation_status(
+        conversation, errors = await attempt(lambda: conversations.set_conversation_status(
             require_viewer(info.context.viewer), conversation_id, status))
         return ConversationPayload(
             conversation=Conversation(model=conversation, loaders=info.context.loaders) if conversation else None,
@@ -133,7 +140,7 @@ class Mutation:
         "while typing: the indicator expires on its own after the server's TTL."
     )
     async def set_typing(self, info: Info, conversation_id: strawberry.ID, is_typing: bool) -> SetTypingPayload:
-        _, errors = await attempt(lambda: typing.set_typing(require_viewer(info.context.viewer), conversation_id, is_typing))
+        _, errors = await attempt(lambda: typing_indicator.set_typing(require_viewer(info.context.viewer), conversation_id, is_typing))
         return SetTypingPayload(accepted=not errors, user_errors=errors)
 
 

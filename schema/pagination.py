@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 import strawberry
@@ -35,7 +35,7 @@ def decode_cursor(cursor: str, shape: tuple[type, ...], field: str = "after") ->
                 if moment.tzinfo is None:
                     raise ValueError
                 # Raises OverflowError at the calendar's ends ("9999-12-31T23:59-14:00").
-                parsed.append(moment.astimezone(timezone.utc))
+                parsed.append(moment.astimezone(UTC))
             elif kind is int and isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_DB_INT:
                 # Out of the columns' range, PostgreSQL rejects the parameter (an internal error).
                 parsed.append(value)

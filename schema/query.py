@@ -12,7 +12,15 @@ from schema.context import Info
 from schema.conversations import Conversation
 from schema.enums import ConversationStatus
 from schema.errors import run_query
-from schema.inbox import InboxConnection, InboxCounts, InboxFilter, counts_type, domain_filter, inbox_connection, parse_inbox_cursor
+from schema.inbox import (
+    InboxConnection,
+    InboxCounts,
+    InboxFilter,
+    counts_type,
+    domain_filter,
+    inbox_connection,
+    parse_inbox_cursor,
+)
 from schema.members import User, Viewer
 from schema.notifications import Notification, NotificationConnection, NotificationEdge
 from schema.pagination import PageInfo, decode_cursor, encode_cursor

@@ -1,7 +1,7 @@
 """The root Subscription: live inbox views, conversation threads and notifications.
 
 Each field checks access up front (errors arrive before any event), then streams the
-account feed's events that the rules in resolvers/live.py accept, resuming from
+account feed's events that the rules in resolvers/event_routing.py accept, resuming from
 `after` when given. When the viewer's access ends (logout, deactivation) the socket is
 closed with 4403."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 
 import strawberry
 
-from resolvers import live
+from resolvers import event_routing
 from resolvers.auth import still_valid
 from resolvers.inbox import account_counts, counts_for
 from resolvers.viewer import Viewer, require_viewer
@@ -18,17 +18,21 @@ from schema.context import Info
 from schema.errors import run_query
 from schema.event_cache import SharedEvent, shared
 from schema.events import (
-    ConversationEvent, InboxCountsChanged, InboxEvent, ResyncRequired, parse_event_cursor, render,
+    ConversationEvent,
+    InboxCountsChanged,
+    InboxEvent,
+    ResyncRequired,
+    parse_event_cursor,
+    render,
 )
 from schema.inbox import InboxFilter, counts_type, domain_filter
 from schema.notifications import Notification
 from subscriptions.events import ACCESS_REVOKED, BusEvent
+from subscriptions.protocol import FORBIDDEN_CLOSE_CODE
 from subscriptions.runtime import current
 from subscriptions.stream import ReplayFinished, ResyncNeeded, event_stream
 
 StreamItem = BusEvent | ResyncNeeded | ReplayFinished
-
-FORBIDDEN_CLOSE_CODE = 4403
 
 
 def _feeds():
@@ -69,16 +73,16 @@ class Subscription:
     ) -> AsyncGenerator[InboxEvent, None]:
         async def prepare():
             viewer = _viewer(info)
-            return viewer, await live.inbox_scope(viewer, domain_filter(filter)), parse_event_cursor(after)
+            return viewer, await event_routing.inbox_scope(viewer, domain_filter(filter)), parse_event_cursor(after)
 
         viewer, scope, after_seq = await run_query(prepare)
 
         def moves_counts(event: BusEvent) -> bool:
-            return scope.with_counts and live.changes_counts(event)
+            return scope.with_counts and event_routing.changes_counts(event)
 
         stream = event_stream(
             _feeds(), viewer.account_id,
-            lambda event: live.inbox_accepts(viewer, scope, event) or moves_counts(event),
+            lambda event: event_routing.inbox_accepts(viewer, scope, event) or moves_counts(event),
             after_seq=after_seq,
         )
         # While replaying, counts are sent once at the end (not after every missed event).
@@ -92,7 +96,7 @@ class Subscription:
                     yield await _counts_changed(viewer, scope, None)
             else:
                 event = shared(item)
-                if live.inbox_accepts(viewer, scope, item) and await _matches_search(scope, event):
+                if event_routing.inbox_accepts(viewer, scope, item) and await _matches_search(scope, event):
                     rendered = await render(event)
                     if rendered is not None:
                         yield rendered
@@ -111,11 +115,11 @@ class Subscription:
     ) -> AsyncGenerator[ConversationEvent, None]:
         async def prepare():
             viewer = _viewer(info)
-            return viewer, await live.watchable_conversation(viewer, conversation_id), parse_event_cursor(after)
+            return viewer, await event_routing.watchable_conversation(viewer, conversation_id), parse_event_cursor(after)
 
         viewer, watched, after_seq = await run_query(prepare)
         stream = event_stream(
-            _feeds(), viewer.account_id, lambda event: live.conversation_accepts(viewer, watched, event),
+            _feeds(), viewer.account_id, lambda event: event_routing.conversation_accepts(viewer, watched, event),
             after_seq=after_seq, conversation_id=watched,
         )
         async for item in _while_access_lasts(info, viewer, stream):
@@ -134,12 +138,12 @@ class Subscription:
     async def notification_added(self, info: Info, after: str | None = None) -> AsyncGenerator[Notification, None]:
         async def prepare():
             viewer = _viewer(info)
-            live.require_notifications(viewer)
+            event_routing.require_notifications(viewer)
             return viewer, parse_event_cursor(after)
 
         viewer, after_seq = await run_query(prepare)
         stream = event_stream(
-            _feeds(), viewer.account_id, lambda event: live.notification_accepts(viewer, event),
+            _feeds(), viewer.account_id, lambda event: event_routing.notification_accepts(viewer, event),
             after_seq=after_seq, user_id=viewer.user_id,
         )
         async for item in _while_access_lasts(info, viewer, stream):
@@ -160,7 +164,7 @@ async def _notification(event: SharedEvent) -> Notification | None:
     return Notification(model=notification, loaders=event.loaders, seq=event.event.seq)
 
 
-async def _counts_changed(viewer: Viewer, scope: live.InboxScope, event: SharedEvent | None) -> InboxCountsChanged:
+async def _counts_changed(viewer: Viewer, scope: event_routing.InboxScope, event: SharedEvent | None) -> InboxCountsChanged:
     """Counts after a live event are computed once per event for all its subscribers.
     The tabs differ by viewer (`mine`), so subscribers share the object only when their
     tabs are equal: the same object is what lets them share its execution."""
@@ -171,13 +175,13 @@ async def _counts_changed(viewer: Viewer, scope: live.InboxScope, event: SharedE
     return event.for_value(("counts_changed", scope.status), tabs, lambda: InboxCountsChanged(counts=counts_type(tabs)))
 
 
-async def _matches_search(scope: live.InboxScope, event: SharedEvent) -> bool:
+async def _matches_search(scope: event_routing.InboxScope, event: SharedEvent) -> bool:
     if scope.search is None:
         return True
     conversation = await event.loaders.conversation.load(event.event.conversation_id)
     if conversation is None:
         return False
     contact = await event.loaders.contact.load(conversation.contact_id)
-    return live.search_matches(scope, contact.phone, contact.name)
+    return event_routing.search_matches(scope, contact.phone, contact.name)
 
 

@@ -9,7 +9,6 @@ from tortoise.migrations.api.migrate import migrate as tortoise_migrate
 
 from models.db import tortoise_config
 
-
 # Bounded waits on PostgreSQL while serving: asyncpg waits 60 s for a connection and
 # forever for a query by default, so a hung or unreachable database hung requests (and
 # /readyz) instead of failing them. Values given in the URL's query string win.

@@ -20,10 +20,10 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from resolvers.auth import authenticate, bearer_token, still_valid
 from schema.context import Context
 from schema.limits import Limits
-from schema.subscription import FORBIDDEN_CLOSE_CODE
 from server import ws_frames
 from server.connections import ConnectionTracker
 from server.settings import Settings
+from subscriptions.protocol import FORBIDDEN_CLOSE_CODE
 
 
 class _TransportWSHandler(BaseGraphQLTransportWSHandler):

@@ -48,7 +48,7 @@ async def _database_ok() -> bool:
     try:
         await asyncio.wait_for(connections.get("default").execute_query("SELECT 1"), DATABASE_CHECK_TIMEOUT)
         return True
-    except Exception:  # noqa: BLE001 - any failure (or a hang) means "not ready"
+    except Exception:
         return False
 
 

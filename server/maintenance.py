@@ -18,7 +18,7 @@ async def _prune_forever(retention: timedelta) -> None:
             deleted = await prune(retention)
             if deleted:
                 log.info("pruned %d events older than %s from the event log", deleted, retention)
-        except Exception:  # noqa: BLE001 - try again next round; the log only grows meanwhile
+        except Exception:
             log.warning("event log pruning failed", exc_info=True)
         await asyncio.sleep(PRUNE_INTERVAL_SECONDS)
 

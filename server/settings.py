@@ -41,6 +41,9 @@ class Settings:
     gc_tuning: bool = True
     # How long the durable event log keeps events for resuming subscriptions.
     event_retention_hours: float = 72.0
+    # Answer the compiled documents (schema/compiled) without graphql-core; 0 sends every
+    # HTTP request through the general GraphQL path.
+    compiled_documents: bool = True
 
     def apply_password_hashing(self) -> None:
         passwords.configure(
@@ -73,4 +76,5 @@ class Settings:
             password_hash_parallelism=_int("TEAMINBOX_PASSWORD_HASH_PARALLELISM", cls.password_hash_parallelism),
             gc_tuning=os.environ.get("TEAMINBOX_GC_TUNING", "1") != "0",
             event_retention_hours=_float("TEAMINBOX_EVENT_RETENTION_HOURS", cls.event_retention_hours),
+            compiled_documents=os.environ.get("TEAMINBOX_COMPILED_DOCUMENTS", "1") != "0",
         )

@@ -151,7 +151,7 @@ class EventBus:
         if not self._healthy.is_set():
             try:
                 await asyncio.wait_for(self._healthy.wait(), self.operation_timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise BusUnavailable("the event bus backend is down") from None
         acquired: list[str] = []
         try:
@@ -189,7 +189,7 @@ class EventBus:
                         subscription.offer(BusSignal.RESUBSCRIBED)
                     log.warning("event bus reconnected; subscribers will replay from the log")
                 await reader  # only ever ends by raising
-            except Exception as exc:  # noqa: BLE001 - any backend failure means: reconnect
+            except Exception as exc:
                 log.warning("event bus connection lost (%r); reconnecting", exc)
             finally:
                 reader.cancel()
@@ -209,7 +209,7 @@ class EventBus:
             try:
                 await self._backend.connect()
                 return
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log.info("event bus reconnect failed (%r); next try in <= %.2fs", exc, delay * 2)
             delay = min(delay * 2, self._max_delay)
 

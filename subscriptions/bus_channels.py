@@ -67,7 +67,7 @@ class ChannelRegistry:
                 if state.refcount == 0:
                     try:
                         await self._backend.unsubscribe(channel)
-                    except Exception:  # noqa: BLE001 - a dead connection has no subscriptions to undo
+                    except Exception:
                         log.info("could not unsubscribe %s from the bus backend", channel, exc_info=True)
         finally:
             self._drop_user(channel, state)

@@ -88,7 +88,7 @@ class RedisPubSubBackend(BroadcastBackend):
             if closable is not None:
                 try:
                     await closable.aclose()
-                except Exception:  # noqa: BLE001 - closing a broken connection may fail; it is gone either way
+                except Exception:
                     pass
 
     async def subscribe(self, channel: str) -> None:

@@ -96,7 +96,7 @@ class AccountFeed:
                         await self._handle(item)
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # noqa: BLE001 - keep the feed alive, the log has everything
+            except Exception as error:
                 if not self._ready.is_set():
                     self._failed = error
                     self._ready.set()

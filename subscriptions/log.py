@@ -5,7 +5,7 @@ events after it were pruned: it is older than the oldest retained seq minus one.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tortoise.functions import Max, Min
 
@@ -63,7 +63,7 @@ async def events_after(
 async def prune(older_than: timedelta) -> int:
     """Delete events older than the retention, as a prefix of seq (so cursor_expired is
     exact), always keeping the newest event. Returns how many were deleted."""
-    cutoff = datetime.now(timezone.utc) - older_than
+    cutoff = datetime.now(UTC) - older_than
     row = await Event.filter(created_at__lt=cutoff).annotate(top=Max("seq")).first().values("top")
     through = (row or {}).get("top")
     newest = await latest_seq()

@@ -16,7 +16,7 @@ import logging
 from models import Conversation
 from subscriptions.events import TYPING_CHANGED, BusEvent
 from subscriptions.runtime import current, publish_events
-from subscriptions.typing import TypingChange
+from subscriptions.typing_presence import TypingChange
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ async def stop_typing_after_send(account_id: int, conversation_id: int, user_id:
     """Sending a message ends the sender's typing in that conversation."""
     try:
         await signal_typing(account_id, conversation_id, user_id, False, facts)
-    except Exception as error:  # noqa: BLE001 - the message is sent; the entry expires by itself
+    except Exception as error:
         log.warning("could not end typing of member %s after sending (%r)", user_id, error)
 
 
@@ -68,7 +68,7 @@ async def typing_user_ids(conversation_id: int) -> list[int]:
         return []
     try:
         return await realtime.presence.typing_users(conversation_id)
-    except Exception as error:  # noqa: BLE001 - presence down: nobody is shown typing, the rest still reads
+    except Exception as error:
         log.warning("typing snapshot unavailable (%r)", error)
         return []
 
@@ -85,7 +85,7 @@ async def clear_member(account_id: int, user_id: int) -> None:
         return
     try:
         changes = await realtime.presence.clear_user(account_id, user_id)
-    except Exception as error:  # noqa: BLE001 - the member's entries expire by themselves
+    except Exception as error:
         log.warning("could not clear typing of member %s (%r)", user_id, error)
         return
     for change in changes:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import httpx
 import uvicorn
-from gql import Client, gql as parse
+from gql import Client
+from gql import gql as parse
 from gql.transport.websockets import WebsocketsTransport
 
 from server.app import create_app

@@ -97,11 +97,11 @@ async def test_writes_the_requested_account(seeded):
 
 async def test_last_message_and_activity_are_the_newest_message(seeded):
     wrong = await _rows(
-        "SELECT c.id FROM conversation c WHERE c.account_id = {a} AND ("
+        f"SELECT c.id FROM conversation c WHERE c.account_id = {seeded.account_id} AND ("
         " COALESCE(c.last_message_id, 0) <> (SELECT m.id FROM message m WHERE m.conversation_id = c.id"
         "   ORDER BY m.created_at DESC, m.id DESC LIMIT 1)"
         " OR c.last_activity_at <> (SELECT MAX(m.created_at) FROM message m WHERE m.conversation_id = c.id))"
-        .format(a=seeded.account_id))
+        )
     assert wrong == []
 
 

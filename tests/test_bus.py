@@ -81,7 +81,7 @@ async def wait_until(condition: Callable[[], bool], what: str) -> None:
 
     try:
         await asyncio.wait_for(poll(), TIMEOUT)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pytest.fail(f"timed out waiting until {what}")
 
 

@@ -5,17 +5,22 @@ bodies must be the same JSON, key order included. Error cases must decline to th
 general path and so give the same error."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
 
 from models import Plan, Role
 from tests.support import (
-    counting_statements, data, gql, inbound, make_team, mutate, operation, post_inbound,
+    counting_statements,
+    inbound,
+    make_team,
+    mutate,
+    operation,
+    post_inbound,
 )
 
-BASE = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+BASE = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 GENERAL = "\n# not the exact document: the general path runs it\n"
 # Statements for a compiled InboxView: session, page, counters, members.
 COMPILED_INBOX_VIEW_STATEMENTS = 4

@@ -4,7 +4,10 @@ import asyncio
 
 from models import AssignmentEvent, Event, Message, Notification, NotificationKind, Role
 from subscriptions.events import (
-    CONVERSATION_ASSIGNED, CONVERSATION_STATUS_CHANGED, MESSAGE_CREATED, NOTIFICATION_CREATED,
+    CONVERSATION_ASSIGNED,
+    CONVERSATION_STATUS_CHANGED,
+    MESSAGE_CREATED,
+    NOTIFICATION_CREATED,
 )
 from tests.support import data, gql, inbound, make_team, operation, post_inbound
 

@@ -19,8 +19,17 @@ from schema.events import event_cursor, parse_event_cursor
 from server.database import serving_url
 from subscriptions.events import CONVERSATION_KINDS
 from tests.instances import (
-    PostgresServer, create_team, data, deployment, fetch_all, gql, operation, post_inbound, skip_reason,
-    stored_events, ws_client,
+    PostgresServer,
+    create_team,
+    data,
+    deployment,
+    fetch_all,
+    gql,
+    operation,
+    post_inbound,
+    skip_reason,
+    stored_events,
+    ws_client,
 )
 
 _reason = skip_reason() or PostgresServer.unavailable_reason()

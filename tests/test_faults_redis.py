@@ -13,7 +13,15 @@ import pytest
 from schema.events import event_cursor, parse_event_cursor
 from subscriptions.events import CONVERSATION_KINDS
 from tests.instances import (
-    create_team, data, deployment, gql, operation, post_inbound, skip_reason, stored_events, ws_client,
+    create_team,
+    data,
+    deployment,
+    gql,
+    operation,
+    post_inbound,
+    skip_reason,
+    stored_events,
+    ws_client,
 )
 
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")

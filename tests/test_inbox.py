@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from tests.support import data, error_codes, gql, inbound, make_team, operation,
 
 # Customers' messages are delivered with explicit times in the past, so the inbox order
 # (and ties in it) is decided by the test, not by the clock.
-BASE = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
+BASE = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
 INBOX_TOTAL = """
 query InboxTotal($filter: InboxFilter, $first: Int) {

@@ -3,7 +3,8 @@ last-admin rule, the member list, and initials."""
 import asyncio
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from models import Role, User
 from resolvers.members import initials_of

@@ -10,7 +10,14 @@ import pytest
 import pytest_asyncio
 
 from tests.instances import (
-    create_team, data, deployment, fetch_all, gql, operation, post_inbound, skip_reason,
+    create_team,
+    data,
+    deployment,
+    fetch_all,
+    gql,
+    operation,
+    post_inbound,
+    skip_reason,
 )
 
 pytestmark = [

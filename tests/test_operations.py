@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
-from graphql import OperationDefinitionNode, OperationType, parse, validate
 
+from graphql import OperationDefinitionNode, OperationType, parse, validate
 from schema.app import build_schema
 from tests.support import OPERATIONS_DIR, PASSWORD, Team, data, gql, inbound, login, make_team, operation
 

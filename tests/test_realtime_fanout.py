@@ -9,7 +9,6 @@ from contextlib import AsyncExitStack, contextmanager
 from schema.event_cache import shared
 from schema.events import render
 from subscriptions.events import MESSAGE_CREATED, BusEvent
-
 from tests.live import EventCollector, running_server, start_cursor, ws_session
 from tests.support import data, gql, inbound, make_team, operation
 

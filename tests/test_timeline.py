@@ -2,12 +2,12 @@
 keyset-paged; and its assignment history."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tests.support import data, gql, inbound, make_team, operation, post_inbound
 
 PHONE = "+14155550123"
-BASE = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
+BASE = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
 
 async def deliver(client, account, body: str, received_at: datetime | str | None = None, number: str = PHONE) -> str:

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 import redis.asyncio as aioredis
 
-from subscriptions.typing import MemoryTypingPresence, TypingChange, TypingPresence, create_typing_presence
-from subscriptions.typing_redis import RedisTypingPresence
+from subscriptions.typing_presence import MemoryTypingPresence, TypingChange, TypingPresence, create_typing_presence
+from subscriptions.typing_presence_redis import RedisTypingPresence
 
 REDIS_URL = "redis://127.0.0.1:6379/15"  # a db index of its own, away from anything else
 SHORT_TTL = 0.2

@@ -1,11 +1,12 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
-from models.enums import ConversationStatus, MessageDirection, NotificationKind, Plan, Role
 from orjson import loads
+from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS
-from tortoise import fields
 from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
+
+from models.enums import ConversationStatus, MessageDirection, NotificationKind, Plan, Role
+
 
 class Migration(migrations.Migration):
     initial = True

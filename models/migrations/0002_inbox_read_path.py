@@ -1,11 +1,12 @@
 """The inbox read path: conversation.last_message and the inbox_count counters, filled
 from the rows already there (portable SQL: SQLite and PostgreSQL)."""
-from tortoise import migrations
-from tortoise.migrations import operations as ops
-from models.enums import ConversationStatus
+from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
-from tortoise import fields
 from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
+
+from models.enums import ConversationStatus
+
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0001_initial')]

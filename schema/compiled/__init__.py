@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from graphql import FieldNode, OperationDefinitionNode, Source, get_location, parse
-
 from schema.compiled import inbox
 from schema.compiled.assign import execute_assign
 from schema.compiled.inbox import Decline

@@ -19,7 +19,13 @@ from tests.instances._common import operation, skip_reason
 from tests.instances.api import create_team, data, gql, post_inbound
 from tests.instances.graphql_ws import GraphQLSocket, ws_client
 from tests.instances.processes import (
-    Instance, deployment, drop_database, fetch_all, instance_env, migrated_database, stored_events,
+    Instance,
+    deployment,
+    drop_database,
+    fetch_all,
+    instance_env,
+    migrated_database,
+    stored_events,
 )
 from tests.instances.services import PostgresServer, RedisServer
 

@@ -71,7 +71,7 @@ class Stream:
                 await self.socket.wait_change()
         try:
             return await asyncio.wait_for(enough(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             matching = [d for d in self.data if d is not None and predicate(d)]
             raise AssertionError(f"only {len(matching)}/{count} items within {timeout}s: {matching}") from None
 

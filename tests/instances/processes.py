@@ -21,7 +21,13 @@ import httpx
 import orjson
 
 from tests.instances._common import (
-    REPO, START_TIMEOUT, STOP_TIMEOUT, TEST_DATABASE_URL, _stop_process, free_port, teaminbox_bin,
+    REPO,
+    START_TIMEOUT,
+    STOP_TIMEOUT,
+    TEST_DATABASE_URL,
+    _stop_process,
+    free_port,
+    teaminbox_bin,
 )
 from tests.instances.services import RedisServer
 

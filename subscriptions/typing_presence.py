@@ -16,7 +16,7 @@ only owns state; publishing the returned changes on the bus is the caller's job,
 is not echoing a change to the typist.
 
 Backends: `memory://` -> `MemoryTypingPresence` below (one process);
-`redis://` -> `subscriptions.typing_redis.RedisTypingPresence` (several instances).
+`redis://` -> `subscriptions.typing_presence_redis.RedisTypingPresence` (several instances).
 """
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def create_typing_presence(
         return MemoryTypingPresence(ttl=ttl, on_expired=on_expired)
     if scheme in ("redis", "rediss"):
         # Imported here so the memory backend never needs the redis package loaded.
-        from subscriptions.typing_redis import RedisTypingPresence
+        from subscriptions.typing_presence_redis import RedisTypingPresence
 
         return RedisTypingPresence(url, ttl=ttl, on_expired=on_expired, key_prefix=key_prefix)
     raise ValueError(f"unsupported typing presence URL {url!r}: expected memory:// or redis://")

@@ -29,7 +29,7 @@ import logging
 
 import redis.asyncio as aioredis
 
-from subscriptions.typing import ExpiredCallback, TypingChange
+from subscriptions.typing_presence import ExpiredCallback, TypingChange
 
 logger = logging.getLogger(__name__)
 

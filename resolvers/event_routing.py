@@ -14,12 +14,16 @@ from dataclasses import dataclass
 
 from models import Capability, ConversationStatus
 from resolvers.conversations import get_conversation
-from resolvers.inbox import ANY_ASSIGNEE, InboxFilter, scope_assignee
-from resolvers.errors import validation, without_nul
+from resolvers.inbox import ANY_ASSIGNEE, InboxFilter, scope_assignee, search_text
 from resolvers.viewer import Viewer
 from subscriptions.events import (
-    ACCESS_REVOKED, CONVERSATION_ASSIGNED, CONVERSATION_STATUS_CHANGED, MESSAGE_CREATED, NOTIFICATION_CREATED,
-    TYPING_CHANGED, BusEvent,
+    ACCESS_REVOKED,
+    CONVERSATION_ASSIGNED,
+    CONVERSATION_STATUS_CHANGED,
+    MESSAGE_CREATED,
+    NOTIFICATION_CREATED,
+    TYPING_CHANGED,
+    BusEvent,
 )
 
 _CONVERSATION_LIVE_KINDS = frozenset({MESSAGE_CREATED, CONVERSATION_ASSIGNED, CONVERSATION_STATUS_CHANGED, TYPING_CHANGED})
@@ -35,9 +39,7 @@ class InboxScope:
 
 async def inbox_scope(viewer: Viewer, inbox_filter: InboxFilter) -> InboxScope:
     assignee = await scope_assignee(viewer, inbox_filter)
-    search = without_nul(inbox_filter.search or "", "search").strip().lower() or None
-    if search and len(search) > 100:
-        raise validation("Search must be at most 100 characters", "search")
+    search = search_text(inbox_filter).lower() or None
     return InboxScope(
         status=inbox_filter.status, assignee=assignee, search=search,
         with_counts=Capability.TEAM_INBOX in viewer.capabilities,

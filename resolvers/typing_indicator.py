@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from resolvers.conversations import get_conversation
-from resolvers.viewer import Viewer
 from resolvers.errors import DomainError, ErrorCode
+from resolvers.viewer import Viewer
 from subscriptions.typing_service import PresenceUnavailable, signal_typing
 
 
