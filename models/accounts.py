@@ -24,7 +24,9 @@ class User(Model):
     (history stays attributed) but can no longer log in or be assigned."""
 
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation["Account"] = fields.ForeignKeyField("models.Account", related_name="users", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation["Account"] = fields.ForeignKeyField(
+        "models.Account", related_name="users", on_delete=fields.CASCADE
+    )
     account_id: int
     email = fields.CharField(max_length=254, unique=True)
     name = fields.CharField(max_length=200)
@@ -42,7 +44,9 @@ class Session(Model):
     """A bearer token. Only its SHA-256 is stored, so a database leak leaks no tokens."""
 
     id = fields.IntField(primary_key=True)
-    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField("models.User", related_name="sessions", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="sessions", on_delete=fields.CASCADE
+    )
     user_id: int
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)

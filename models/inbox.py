@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
 class Contact(Model):
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation["Account"] = fields.ForeignKeyField("models.Account", related_name="contacts", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation["Account"] = fields.ForeignKeyField(
+        "models.Account", related_name="contacts", on_delete=fields.CASCADE
+    )
     account_id: int
     phone = fields.CharField(max_length=20, description="E.164")
     name = fields.CharField(max_length=200, default="")
@@ -31,19 +33,27 @@ class Conversation(Model):
     writes again (unique contact), so a contact never has two open conversations."""
 
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation["Account"] = fields.ForeignKeyField("models.Account", related_name="conversations", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation["Account"] = fields.ForeignKeyField(
+        "models.Account", related_name="conversations", on_delete=fields.CASCADE
+    )
     account_id: int
-    contact: fields.ForeignKeyRelation["Contact"] = fields.ForeignKeyField("models.Contact", related_name="conversations", on_delete=fields.CASCADE, unique=True)
+    contact: fields.ForeignKeyRelation["Contact"] = fields.ForeignKeyField(
+        "models.Contact", related_name="conversations", on_delete=fields.CASCADE, unique=True
+    )
     contact_id: int
     status = fields.CharEnumField(ConversationStatus, max_length=10, default=ConversationStatus.OPEN)
-    assignee: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField("models.User", related_name="assigned_conversations", null=True, on_delete=fields.SET_NULL)
+    assignee: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="assigned_conversations", null=True, on_delete=fields.SET_NULL
+    )
     assignee_id: int | None
     last_activity_at = fields.DatetimeField()
     # Bumped by every change of assignee or status: lets clients and caches tell versions apart.
     version = fields.IntField(default=1)
     # The newest message by (created_at, id), kept with last_activity_at: the inbox shows
     # it as the preview, and reading it by key keeps the page one indexed join.
-    last_message: fields.ForeignKeyNullableRelation["Message"] = fields.ForeignKeyField("models.Message", related_name=False, null=True, on_delete=fields.SET_NULL)
+    last_message: fields.ForeignKeyNullableRelation["Message"] = fields.ForeignKeyField(
+        "models.Message", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
     last_message_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -58,13 +68,19 @@ class Conversation(Model):
 
 class Message(Model):
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation["Account"] = fields.ForeignKeyField("models.Account", related_name="messages", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation["Account"] = fields.ForeignKeyField(
+        "models.Account", related_name="messages", on_delete=fields.CASCADE
+    )
     account_id: int
-    conversation: fields.ForeignKeyRelation["Conversation"] = fields.ForeignKeyField("models.Conversation", related_name="messages", on_delete=fields.CASCADE)
+    conversation: fields.ForeignKeyRelation["Conversation"] = fields.ForeignKeyField(
+        "models.Conversation", related_name="messages", on_delete=fields.CASCADE
+    )
     conversation_id: int
     direction = fields.CharEnumField(MessageDirection, max_length=10)
     body = fields.TextField()
-    author: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField("models.User", related_name="messages", null=True, on_delete=fields.SET_NULL)
+    author: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="messages", null=True, on_delete=fields.SET_NULL
+    )
     author_id: int | None
     # The messaging provider's id for inbound messages: makes webhook retries idempotent.
     external_id = fields.CharField(max_length=200, null=True)
@@ -78,13 +94,21 @@ class Message(Model):
 
 class AssignmentEvent(Model):
     id = fields.IntField(primary_key=True)
-    conversation: fields.ForeignKeyRelation["Conversation"] = fields.ForeignKeyField("models.Conversation", related_name="assignment_events", on_delete=fields.CASCADE)
+    conversation: fields.ForeignKeyRelation["Conversation"] = fields.ForeignKeyField(
+        "models.Conversation", related_name="assignment_events", on_delete=fields.CASCADE
+    )
     conversation_id: int
-    actor: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField("models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    actor: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
     actor_id: int | None
-    assignee: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField("models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    assignee: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
     assignee_id: int | None
-    previous_assignee: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField("models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    previous_assignee: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
     previous_assignee_id: int | None
     note = fields.CharField(max_length=1000, default="")
     created_at = fields.DatetimeField()
@@ -98,9 +122,13 @@ class StatusEvent(Model):
     """A conversation closed or reopened (actor is null when a customer's message reopened it)."""
 
     id = fields.IntField(primary_key=True)
-    conversation: fields.ForeignKeyRelation["Conversation"] = fields.ForeignKeyField("models.Conversation", related_name="status_events", on_delete=fields.CASCADE)
+    conversation: fields.ForeignKeyRelation["Conversation"] = fields.ForeignKeyField(
+        "models.Conversation", related_name="status_events", on_delete=fields.CASCADE
+    )
     conversation_id: int
-    actor: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField("models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    actor: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
     actor_id: int | None
     status = fields.CharEnumField(ConversationStatus, max_length=10)
     created_at = fields.DatetimeField()
@@ -116,7 +144,9 @@ class InboxCount(Model):
     (resolvers/counts.py), so the numbers beside the inbox tabs are read, never counted."""
 
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation["Account"] = fields.ForeignKeyField("models.Account", related_name=False, on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation["Account"] = fields.ForeignKeyField(
+        "models.Account", related_name=False, on_delete=fields.CASCADE
+    )
     account_id: int
     status = fields.CharEnumField(ConversationStatus, max_length=10)
     assignee_key = fields.IntField(description="The member id, or 0 for unassigned")

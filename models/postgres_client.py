@@ -8,16 +8,20 @@ is Redis), nothing SETs. asyncpg still rolls back a transaction left open before
 (empty) reset runs."""
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
 
 
-async def _keep_session(connection: asyncpg.Connection) -> None:
+async def _keep_session(connection: asyncpg.Connection[asyncpg.Record]) -> None:
     return None
 
 
 class PooledAsyncpgClient(AsyncpgDBClient):
-    async def create_pool(self, **kwargs) -> asyncpg.Pool:
+    # The keyword arguments are Tortoise's connection template (host, port, user, pool
+    # sizes, ...), passed through to asyncpg as the base class does.
+    async def create_pool(self, **kwargs: Any) -> asyncpg.Pool[asyncpg.Record]:
         return await asyncpg.create_pool(None, reset=_keep_session, **kwargs)
 
 
