@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from broadcaster import BroadcastBackend, Event
 from redis.asyncio import Redis
@@ -37,6 +37,16 @@ from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 _CONFIRMATIONS = ("subscribe", "unsubscribe")
+
+
+class _Reply(TypedDict):
+    """A reply as `PubSub.get_message()` builds it (redis-py does not annotate it). Names
+    and data are bytes: the listener connection does not decode responses."""
+
+    type: str
+    pattern: bytes | None
+    channel: bytes | None  # None for a PONG
+    data: bytes | int  # a message's payload; the subscription count of a confirmation
 
 
 class RedisPubSubBackend(BroadcastBackend):
@@ -64,9 +74,10 @@ class RedisPubSubBackend(BroadcastBackend):
         )
         pubsub = listener.pubsub()
         try:
-            await pubsub.connect()
+            # redis-py leaves PubSub.connect() and PubSub.aclose() unannotated.
+            await pubsub.connect()  # type: ignore[no-untyped-call]
         except BaseException:
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
             await listener.aclose()
             raise
         self._listener, self._pubsub = listener, pubsub
@@ -111,12 +122,12 @@ class RedisPubSubBackend(BroadcastBackend):
         pubsub = self._require_pubsub()
         try:
             while True:
-                reply = await pubsub.get_message(timeout=None)
+                reply: _Reply | None = await pubsub.get_message(timeout=None)
                 if reply is None or reply["channel"] is None:  # e.g. PONG
                     continue
                 kind, channel = reply["type"], reply["channel"].decode()
                 if kind == "message":
-                    return Event(channel=channel, message=reply["data"].decode("utf-8"))
+                    return Event(channel=channel, message=cast(bytes, reply["data"]).decode("utf-8"))
                 if kind in _CONFIRMATIONS:
                     self._confirm(kind, channel)
         except BaseException as exc:

@@ -6,7 +6,7 @@ log in the transaction that made the change; typing events are live-only (seq No
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 
@@ -28,6 +28,17 @@ def account_channel(account_id: int) -> str:
     return f"account:{account_id}"
 
 
+class _WireEvent(TypedDict):
+    """A BusEvent as JSON on the bus."""
+
+    seq: int | None
+    kind: str
+    account_id: int
+    conversation_id: int | None
+    user_id: int | None
+    payload: dict[str, Any]
+
+
 @dataclass(frozen=True)
 class BusEvent:
     kind: str
@@ -38,20 +49,19 @@ class BusEvent:
     user_id: int | None = None
 
     def to_json(self) -> str:
-        return orjson.dumps(
-            {
-                "seq": self.seq,
-                "kind": self.kind,
-                "account_id": self.account_id,
-                "conversation_id": self.conversation_id,
-                "user_id": self.user_id,
-                "payload": self.payload,
-            }
-        ).decode()
+        wire: _WireEvent = {
+            "seq": self.seq,
+            "kind": self.kind,
+            "account_id": self.account_id,
+            "conversation_id": self.conversation_id,
+            "user_id": self.user_id,
+            "payload": self.payload,
+        }
+        return orjson.dumps(wire).decode()
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> BusEvent:
-        data = orjson.loads(raw)
+        data: _WireEvent = orjson.loads(raw)
         return cls(
             seq=data["seq"],
             kind=data["kind"],

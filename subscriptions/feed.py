@@ -67,7 +67,7 @@ class AccountFeed:
         self._watching: dict[int, set[FeedSubscriber]] = {}
         self._anywhere: set[FeedSubscriber] = set()
         self.last_seq = 0
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._failed: BaseException | None = None
 
@@ -118,6 +118,7 @@ class AccountFeed:
 
     async def _catch_up(self) -> None:
         async for event in events_after(self.account_id, self.last_seq, kinds=self.kinds):
+            assert event.seq is not None  # read from the log: every stored event has its seq
             self.last_seq = event.seq
             self._deliver(event)
 
@@ -131,6 +132,8 @@ class AccountFeed:
     def discard(self, subscriber: FeedSubscriber) -> None:
         self.subscribers.discard(subscriber)
         self._anywhere.discard(subscriber)
+        if subscriber.conversation_id is None:
+            return
         watching = self._watching.get(subscriber.conversation_id)
         if watching is not None:
             watching.discard(subscriber)

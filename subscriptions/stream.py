@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from subscriptions.events import STORED_KINDS, BusEvent
-from subscriptions.feed import OVERFLOWED, FeedRegistry
+from subscriptions.feed import FeedRegistry, Overflowed
 from subscriptions.log import cursor_expired, events_after
 
 
@@ -48,6 +48,7 @@ async def event_stream(
                 async for event in events_after(
                     account_id, after_seq, kinds=STORED_KINDS, conversation_id=conversation_id, user_id=user_id
                 ):
+                    assert event.seq is not None  # read from the log: every stored event has its seq
                     if event.seq > delivered_upto:
                         break
                     if accepts(event):
@@ -55,7 +56,7 @@ async def event_stream(
         yield REPLAY_FINISHED
         while True:
             item = await subscriber.queue.get()
-            if item is OVERFLOWED:
+            if isinstance(item, Overflowed):  # OVERFLOWED, the only instance
                 yield TOO_SLOW
                 return
             yield item

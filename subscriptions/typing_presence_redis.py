@@ -146,7 +146,8 @@ class RedisTypingPresence:
     async def set_typing(
         self, account_id: int, conversation_id: int, user_id: int, is_typing: bool
     ) -> TypingChange | None:
-        changed = await self._set_typing(
+        # Script replies as the scripts above return them (strings decoded: decode_responses).
+        changed: int = await self._set_typing(
             keys=[
                 self._key("expiries"),
                 self._key("conversation", conversation_id),
@@ -158,14 +159,16 @@ class RedisTypingPresence:
         return TypingChange(account_id, conversation_id, user_id, is_typing) if changed else None
 
     async def clear_user(self, account_id: int, user_id: int) -> list[TypingChange]:
-        stopped = await self._clear_member(
+        stopped: list[str] = await self._clear_member(
             keys=[self._key("expiries"), self._key("member", account_id, user_id)],
             args=[self._prefix, account_id, user_id],
         )
         return [TypingChange(account_id, int(conversation), user_id, False) for conversation in stopped]
 
     async def typing_users(self, conversation_id: int) -> list[int]:
-        users = await self._typing_users(keys=[self._key("conversation", conversation_id), self._key("expiries")])
+        users: list[str] = await self._typing_users(
+            keys=[self._key("conversation", conversation_id), self._key("expiries")]
+        )
         return [int(user) for user in users]
 
     async def sweep_expired(self) -> list[TypingChange]:
@@ -175,6 +178,8 @@ class RedisTypingPresence:
         return changes
 
     async def _claim_and_announce(self) -> tuple[list[TypingChange], float | None]:
+        claimed: list[str]
+        next_due_ms: int
         claimed, next_due_ms = await self._claim_expired(
             keys=[self._key("expiries")], args=[self._prefix, self._sweep_batch_size]
         )

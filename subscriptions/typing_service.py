@@ -12,6 +12,7 @@ entries expire on their own. The typing snapshot reads as empty meanwhile."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from models import Conversation
 from subscriptions.events import TYPING_CHANGED, BusEvent
@@ -25,7 +26,7 @@ class PresenceUnavailable(Exception):
     """The typing presence store (Redis) cannot be reached."""
 
 
-def typing_event(change: TypingChange, facts: dict) -> BusEvent:
+def typing_event(change: TypingChange, facts: Mapping[str, object]) -> BusEvent:
     return BusEvent(
         kind=TYPING_CHANGED, account_id=change.account_id, conversation_id=change.conversation_id,
         payload={**facts, "conversation_id": change.conversation_id, "user_id": change.user_id,
@@ -33,7 +34,7 @@ def typing_event(change: TypingChange, facts: dict) -> BusEvent:
     )
 
 
-async def _facts(conversation_id: int) -> dict:
+async def _facts(conversation_id: int) -> dict[str, object]:
     conversation = await Conversation.get_or_none(id=conversation_id)
     if conversation is None:
         return {}
@@ -41,7 +42,7 @@ async def _facts(conversation_id: int) -> dict:
 
 
 async def signal_typing(
-    account_id: int, conversation_id: int, user_id: int, is_typing: bool, facts: dict | None = None
+    account_id: int, conversation_id: int, user_id: int, is_typing: bool, facts: Mapping[str, object] | None = None
 ) -> None:
     realtime = current()
     if realtime is None:
@@ -54,7 +55,9 @@ async def signal_typing(
         await publish_events([typing_event(change, facts if facts is not None else await _facts(conversation_id))])
 
 
-async def stop_typing_after_send(account_id: int, conversation_id: int, user_id: int, facts: dict) -> None:
+async def stop_typing_after_send(
+    account_id: int, conversation_id: int, user_id: int, facts: Mapping[str, object]
+) -> None:
     """Sending a message ends the sender's typing in that conversation."""
     try:
         await signal_typing(account_id, conversation_id, user_id, False, facts)
