@@ -1,10 +1,12 @@
 """The composition root: Starlette app, lifespan (database, bus, typing presence), routes."""
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route, WebSocketRoute
 from tortoise.contrib.starlette import RegisterTortoise
@@ -37,7 +39,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql = TeamInboxGraphQL(schema, settings)
 
     @asynccontextmanager
-    async def lifespan(app: Starlette):
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         bus = EventBus(
             settings.broadcast_url, queue_size=settings.subscriber_queue_size, channel_prefix=f"{settings.namespace}:"
         )
@@ -63,7 +65,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await presence.stop()
                 await bus.disconnect()
 
-    async def home(request):
+    async def home(request: Request) -> RedirectResponse:
         return RedirectResponse("/graphql")
 
     # The compiled documents answer in front of the general app; off, every request takes

@@ -57,7 +57,8 @@ async def _create_account(settings: Settings, args: argparse.Namespace) -> int:
                 args.name, Plan(args.plan), args.admin_email, args.admin_password, args.admin_name
             )
         except DomainError as error:
-            print(json.dumps({"error": error.code.value, "message": error.message, "field": error.field}), file=sys.stderr)
+            failure = {"error": error.code.value, "message": error.message, "field": error.field}
+            print(json.dumps(failure), file=sys.stderr)
             return 1
     print(json.dumps({"accountId": str(account.id), "adminId": str(admin.id), "webhookSecret": account.webhook_secret}))
     return 0

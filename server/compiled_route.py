@@ -4,12 +4,14 @@ any the compiled path declines, goes to the general app with its body replayed."
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from resolvers.auth import bearer_token
-from schema.compiled import Decline, compiled_operation
+from schema.compiled import CompiledAssignment, compiled_operation
+from schema.compiled.inbox import Decline
 from schema.limits import Limits
 from server.health import DATABASE_UNAVAILABLE
 
@@ -53,7 +55,7 @@ class CompiledOperations:
         except DATABASE_UNAVAILABLE:
             raise  # the app's 503 handler answers, as for the general path
         except Exception:
-            if operation.mutates:
+            if isinstance(operation, CompiledAssignment):  # operation.mutates: the compiled mutation
                 # It may have changed data: running it again would do it twice. The
                 # general path would mask the error just so.
                 log.exception("compiled %s failed", operation.name)
@@ -69,7 +71,8 @@ def _is_json(scope: Scope) -> bool:
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
+    headers: Iterable[tuple[bytes, bytes]] = scope["headers"]  # ASGI: (name, value) byte pairs
+    for key, value in headers:
         if key == name:
             return value.decode("latin-1")
     return None

@@ -1,6 +1,7 @@
 """Database set-up outside the web app: migrations (CLI and tests)."""
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -48,7 +49,7 @@ async def migrate(database_url: str) -> None:
 
 
 @asynccontextmanager
-async def connected(database_url: str):
+async def connected(database_url: str) -> AsyncIterator[None]:
     """The ORM, initialised for a CLI command."""
     await Tortoise.init(config=tortoise_config(database_url))
     try:

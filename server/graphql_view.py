@@ -5,19 +5,23 @@ HTTP requests authenticate with `Authorization: Bearer`. WebSockets authenticate
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from cross_web import HTTPException  # what Strawberry turns into a plain HTTP error
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
-from strawberry.asgi import GraphQL
+from strawberry import Schema
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message, SubscribeMessage
 
 from resolvers.auth import authenticate, bearer_token, still_valid
+from resolvers.viewer import Viewer
 from schema.context import Context
 from schema.limits import Limits
 from server import ws_frames
@@ -26,21 +30,23 @@ from server.settings import Settings
 from subscriptions.protocol import FORBIDDEN_CLOSE_CODE
 
 
-class _TransportWSHandler(BaseGraphQLTransportWSHandler):
-    async def handle_subscribe(self, message) -> None:
+class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
         # A socket outlives its login: a member logged out or deactivated while it had no
         # subscription running must not go on querying, mutating or subscribing with it.
-        viewer = getattr(self.context, "viewer", None)
+        viewer = self.context.viewer
         if viewer is not None and not await still_valid(viewer):
             await self.websocket.close(code=FORBIDDEN_CLOSE_CODE, reason="Access revoked")
             return
         await super().handle_subscribe(message)
 
-    async def send_message(self, message) -> None:
+    async def send_message(self, message: Message) -> None:
         # A subscription that closed the socket itself (access revoked: 4403) still ends
         # with a `complete` frame; with nobody left to send it to, Starlette would raise
         # and Strawberry log it as an error on every logout.
-        websocket = self.websocket.ws
+        # The ASGI view hands its handlers an ASGIWebSocketAdapter; the base class types
+        # the attribute as the abstract adapter, which has no `ws`.
+        websocket = cast(ASGIWebSocketAdapter, self.websocket).ws
         if websocket.application_state == WebSocketState.DISCONNECTED:
             return
         # Strawberry's send_json would json.dumps every frame; an event's shared payload
@@ -51,10 +57,10 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler):
             raise WebSocketDisconnected from error
 
 
-class TeamInboxGraphQL(GraphQL):
+class TeamInboxGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = _TransportWSHandler
 
-    def __init__(self, schema, settings: Settings):
+    def __init__(self, schema: Schema, settings: Settings):
         super().__init__(
             schema,
             graphql_ide="graphiql",
@@ -79,7 +85,7 @@ class TeamInboxGraphQL(GraphQL):
         try:
             await self.run(websocket)
         finally:
-            viewer = getattr(websocket.state, "viewer", None)
+            viewer: Viewer | None = getattr(websocket.state, "viewer", None)  # set by on_ws_connect
             if viewer is not None:
                 await self.connections.closed(viewer)
 
@@ -91,19 +97,20 @@ class TeamInboxGraphQL(GraphQL):
             raise HTTPException(400, "The request body must be a JSON object")
         return parsed
 
-    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         context = Context(request=request, response=response, limits=self.limits)
         if request.scope["type"] == "http":
             context.viewer = await authenticate(bearer_token(request.headers.get("authorization")))
         return context
 
-    async def on_ws_connect(self, context: Context):
+    async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}
         raw = params.get("authorization") or params.get("Authorization")
         viewer = await authenticate(bearer_token(raw if isinstance(raw, str) else None))
         if viewer is None:
             raise ConnectionRejectionError()
         context.viewer = viewer
-        context.request.state.viewer = viewer
+        websocket: WebSocket = context.request  # a WebSocket's context holds the socket as its request
+        websocket.state.viewer = viewer
         self.connections.opened(viewer)
         return None

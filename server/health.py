@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import suppress
+from typing import overload
 
 import asyncpg
 from starlette.requests import Request
@@ -13,6 +14,7 @@ from tortoise import connections
 from tortoise.exceptions import DBConnectionError
 
 from resolvers.errors import ErrorCode
+from subscriptions.runtime import Realtime
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ async def healthz(request: Request) -> JSONResponse:
 async def readyz(request: Request) -> JSONResponse:
     """Ready for traffic: the database answers and the bus is connected."""
     database = await _database_ok()
-    realtime = getattr(request.app.state, "realtime", None)
+    realtime: Realtime | None = getattr(request.app.state, "realtime", None)  # set by the lifespan
     bus = bool(realtime and realtime.bus.healthy)
     ready = database and bus
     return JSONResponse({"status": "ready" if ready else "unavailable", "database": database, "bus": bus},
@@ -52,6 +54,16 @@ async def _database_ok() -> bool:
         return False
 
 
+# Starlette calls one exception handler for HTTP requests and WebSockets alike, but types
+# a handler as one or the other: the overloads say which answer each gets.
+@overload
+async def unavailable(conn: Request, exc: Exception) -> JSONResponse: ...
+
+
+@overload
+async def unavailable(conn: WebSocket, exc: Exception) -> None: ...
+
+
 async def unavailable(conn: Request | WebSocket, exc: Exception) -> JSONResponse | None:
     """Starlette exception handler for DATABASE_UNAVAILABLE: HTTP gets a 503 with
     Retry-After (GraphQL-shaped on /graphql), a WebSocket is closed with 1013 (try again)."""
@@ -61,8 +73,10 @@ async def unavailable(conn: Request | WebSocket, exc: Exception) -> JSONResponse
             await conn.close(code=TRY_AGAIN_LATER_CLOSE_CODE, reason="Service temporarily unavailable")
         return None
     if conn.url.path.startswith("/graphql"):
-        body: dict = {"data": None, "errors": [{"message": UNAVAILABLE_MESSAGE,
-                                                "extensions": {"code": ErrorCode.UNAVAILABLE.value}}]}
+        body: dict[str, object] = {
+            "data": None,
+            "errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": {"code": ErrorCode.UNAVAILABLE.value}}],
+        }
     else:
         body = {"error": UNAVAILABLE_MESSAGE}
     return JSONResponse(body, status_code=503, headers={"retry-after": "1"})

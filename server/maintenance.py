@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
@@ -24,7 +25,7 @@ async def _prune_forever(retention: timedelta) -> None:
 
 
 @asynccontextmanager
-async def event_log_pruning(retention_hours: float):
+async def event_log_pruning(retention_hours: float) -> AsyncIterator[None]:
     task = asyncio.create_task(_prune_forever(timedelta(hours=retention_hours)), name="event-log-pruning")
     try:
         yield

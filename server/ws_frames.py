@@ -9,17 +9,16 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
 
 import orjson
 
 # Recent payloads by the identity of their `data` dict (held, so its id() is not reused
 # while cached). Subscribers of an event send it within moments of each other.
 _MAX_PAYLOADS = 256
-_payloads: OrderedDict[int, tuple[dict, str]] = OrderedDict()
+_payloads: OrderedDict[int, tuple[dict[object, object], str]] = OrderedDict()
 
 
-def encode(message: Mapping[str, Any]) -> str:
+def encode(message: Mapping[str, object]) -> str:
     payload = message.get("payload")
     if message.get("type") == "next" and isinstance(payload, dict) and payload.keys() == {"data"}:
         return '{"id":' + dumps(message["id"]) + ',"type":"next","payload":' + _data_payload(payload["data"]) + "}"
@@ -27,7 +26,7 @@ def encode(message: Mapping[str, Any]) -> str:
     return dumps(message)
 
 
-def _data_payload(data: Any) -> str:
+def _data_payload(data: object) -> str:
     if type(data) is not dict:
         return dumps({"data": data})
     entry = _payloads.get(id(data))
@@ -40,7 +39,7 @@ def _data_payload(data: Any) -> str:
     return text
 
 
-def dumps(value: Any) -> str:
+def dumps(value: object) -> str:
     try:
         return orjson.dumps(value).decode()
     except TypeError:
