@@ -45,7 +45,9 @@ class Event(Model):
     """The transactional outbox: written with the change it describes, seq orders
     everything an account's clients may replay (the bus only rings the doorbell)."""
 
-    seq = fields.BigIntField(primary_key=True)
+    # Annotated: Tortoise's BigIntField subclasses IntField without its type parameter, so
+    # the value would read as Any.
+    seq: fields.IntField[int] = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyRelation["Account"] = fields.ForeignKeyField(
         "models.Account", related_name=False, on_delete=fields.CASCADE
     )

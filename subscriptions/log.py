@@ -14,6 +14,9 @@ from subscriptions.events import BusEvent
 
 REPLAY_BATCH = 500
 
+# One aggregate of seq by name, as `.first().values(name)` reads it: None over no rows.
+_Aggregate = dict[str, int | None]
+
 
 def _bus_event(row: Event) -> BusEvent:
     return BusEvent(
@@ -27,12 +30,12 @@ async def latest_seq(account_id: int | None = None) -> int:
     starts from its account's newest: within an account, events commit in seq order
     (see resolvers/outbox.py), across accounts they need not."""
     query = Event.all() if account_id is None else Event.filter(account_id=account_id)
-    row = await query.annotate(top=Max("seq")).first().values("top")
+    row: _Aggregate | None = await query.annotate(top=Max("seq")).first().values("top")
     return (row or {}).get("top") or 0
 
 
 async def cursor_expired(after_seq: int) -> bool:
-    row = await Event.all().annotate(bottom=Min("seq")).first().values("bottom")
+    row: _Aggregate | None = await Event.all().annotate(bottom=Min("seq")).first().values("bottom")
     oldest = (row or {}).get("bottom")
     return oldest is not None and after_seq < oldest - 1
 
@@ -64,7 +67,7 @@ async def prune(older_than: timedelta) -> int:
     """Delete events older than the retention, as a prefix of seq (so cursor_expired is
     exact), always keeping the newest event. Returns how many were deleted."""
     cutoff = datetime.now(UTC) - older_than
-    row = await Event.filter(created_at__lt=cutoff).annotate(top=Max("seq")).first().values("top")
+    row: _Aggregate | None = await Event.filter(created_at__lt=cutoff).annotate(top=Max("seq")).first().values("top")
     through = (row or {}).get("top")
     newest = await latest_seq()
     if not through:
