@@ -5,6 +5,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 from functools import cache
+from typing import Any, TypeVar
 
 from tortoise import connections
 from tortoise.models import Model
@@ -16,6 +17,8 @@ from resolvers.passwords import verify_password
 from resolvers.viewer import Viewer
 from subscriptions.events import ACCESS_REVOKED, BusEvent
 from subscriptions.runtime import publish_events
+
+M = TypeVar("M", bound=Model)
 
 DEFAULT_SESSION_TTL = timedelta(days=30)
 
@@ -72,14 +75,14 @@ def _session_with_member_sql(postgres: bool) -> str:
 _expires_at = Session._meta.fields_map["expires_at"].to_python_value
 
 
-async def _session_with_member(hashed: str) -> dict | None:
+async def _session_with_member(hashed: str) -> dict[str, Any] | None:
     connection = connections.get("default")
     sql = _session_with_member_sql(connection.capabilities.dialect == "postgres")
     rows = await connection.execute_query_dict(sql, [hashed])
     return rows[0] if rows else None
 
 
-def _model_from(model: type[Model], row: dict, prefix: str):
+def _model_from(model: type[M], row: dict[str, Any], prefix: str) -> M:
     # Tortoise's own constructor for fetched rows: converts each column as a query would.
     return model._init_from_db(**{column: row[prefix + column] for column in model._meta.db_fields})
 

@@ -52,9 +52,8 @@ async def set_status(
         return False
     conversation.status = status
     conversation.version += 1
-    await move_conversation(
-        outbox.connection, conversation.account_id, (previous, conversation.assignee_id), (status, conversation.assignee_id)
-    )
+    assignee_id = conversation.assignee_id
+    await move_conversation(outbox.connection, conversation.account_id, (previous, assignee_id), (status, assignee_id))
     await StatusEvent.create(
         conversation_id=conversation.id, actor_id=actor_id, status=status, created_at=utcnow(),
         using_db=outbox.connection,

@@ -52,7 +52,8 @@ async def counts_by_assignee(
 ) -> dict[int | None, int]:
     """Conversations per assignee (None: unassigned) under one status; zeros left out."""
     rows = await connection.execute_query_dict(
-        f"SELECT assignee_key, count FROM inbox_count WHERE account_id = {placeholder(connection, 0)} AND status = {placeholder(connection, 1)} AND count <> 0",
+        "SELECT assignee_key, count FROM inbox_count"
+        f" WHERE account_id = {placeholder(connection, 0)} AND status = {placeholder(connection, 1)} AND count <> 0",
         [account_id, status.value],
     )
     return {(None if row["assignee_key"] == UNASSIGNED_KEY else row["assignee_key"]): row["count"] for row in rows}

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
 
 
 class ErrorCode(str, Enum):
@@ -18,13 +17,13 @@ class ErrorCode(str, Enum):
 
 
 class DomainError(Exception):
-    def __init__(self, code: ErrorCode, message: str, field: str | None = None, **details: Any):
+    """An expected failure: its code, a message safe to show, and the argument at fault."""
+
+    def __init__(self, code: ErrorCode, message: str, field: str | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
-        # Extra facts a client can act on, e.g. the current assignee after a conflict.
-        self.details = details
 
 
 def not_found(what: str, field: str | None = None) -> DomainError:

@@ -120,34 +120,45 @@ async def receive_inbound(account: Account, inbound: InboundMessage) -> tuple[Me
     raise AssertionError("unreachable")
 
 
+async def _first_conversation_of(
+    account: Account, inbound: InboundMessage, received_at: datetime, outbox: Outbox
+) -> tuple[Conversation, bool]:
+    """The conversation of a number whose first lookup found none: its contact may exist
+    without one (or a concurrent first message made both). Returns (conversation, created)."""
+    connection = outbox.connection
+    contact = await Contact.get_or_none(account_id=account.id, phone=inbound.from_phone, using_db=connection)
+    if contact is None:
+        contact = await Contact.create(account_id=account.id, phone=inbound.from_phone, using_db=connection)
+    conversation = await (
+        Conversation.filter(contact_id=contact.id).select_for_update(no_key=True).using_db(connection).first()
+    )
+    if conversation is not None:
+        return conversation, False
+    conversation = await Conversation.create(
+        account_id=account.id, contact_id=contact.id, status=ConversationStatus.OPEN,
+        last_activity_at=received_at, using_db=connection,
+    )
+    await move_conversation(connection, account.id, None, (ConversationStatus.OPEN, None))
+    return conversation, True
+
+
 async def _store(account: Account, inbound: InboundMessage, outbox: Outbox) -> Message:
     connection = outbox.connection
-    now = utcnow()
+    received_at = inbound.received_at or utcnow()
     # A known customer's conversation in one statement, row-locked (its status, assignee
     # and activity are read to be changed); contact and conversation are looked up (and
     # made) one by one only for the first message of a number.
     conversation = await Conversation.filter(
         account_id=account.id, contact__phone=inbound.from_phone,
     ).select_for_update(no_key=True, of=("conversation",)).using_db(connection).first()
+    new_conversation = False
     if conversation is None:
-        contact = await Contact.get_or_none(account_id=account.id, phone=inbound.from_phone).using_db(connection)
-        if contact is None:
-            contact = await Contact.create(account_id=account.id, phone=inbound.from_phone, using_db=connection)
-        conversation = await (
-            Conversation.filter(contact_id=contact.id).select_for_update(no_key=True).using_db(connection).first()
-        )
-    new_conversation = conversation is None
-    if new_conversation:
-        conversation = await Conversation.create(
-            account_id=account.id, contact_id=contact.id, status=ConversationStatus.OPEN,
-            last_activity_at=inbound.received_at or now, using_db=connection,
-        )
-        await move_conversation(connection, account.id, None, (ConversationStatus.OPEN, None))
-    else:
+        conversation, new_conversation = await _first_conversation_of(account, inbound, received_at, outbox)
+    if not new_conversation:
         await set_status(conversation, ConversationStatus.OPEN, outbox, actor_id=None)
     message = await Message.create(
         account_id=account.id, conversation_id=conversation.id, direction=MessageDirection.INBOUND,
-        body=inbound.body, external_id=inbound.external_id, created_at=inbound.received_at or now,
+        body=inbound.body, external_id=inbound.external_id, created_at=received_at,
         using_db=connection,
     )
     await record_message(conversation, message, outbox, new_conversation=new_conversation)

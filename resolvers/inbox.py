@@ -7,6 +7,7 @@ from enum import Enum
 
 from tortoise import connections
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
 from models import Conversation, ConversationStatus, User
 from resolvers.counts import counts_by_assignee
@@ -78,7 +79,7 @@ def search_text(inbox_filter: InboxFilter) -> str:
     return search
 
 
-async def inbox_query(viewer: Viewer, inbox_filter: InboxFilter):
+async def inbox_query(viewer: Viewer, inbox_filter: InboxFilter) -> QuerySet[Conversation]:
     query = Conversation.filter(account_id=viewer.account_id, status=inbox_filter.status)
     assignee = await scope_assignee(viewer, inbox_filter)
     if assignee is not ANY_ASSIGNEE:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
 from models import Account, Role, Session, User
@@ -91,7 +92,7 @@ async def update_user(
     return user
 
 
-async def _keep_an_admin(viewer: Viewer, leaving: User, connection) -> None:
+async def _keep_an_admin(viewer: Viewer, leaving: User, connection: BaseDBAsyncClient) -> None:
     """Checked inside the change's transaction with the admins' rows locked (SQLite
     serialises transactions anyway), so two admins demoting themselves at once cannot
     both succeed and leave the account without one."""

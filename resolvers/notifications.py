@@ -1,6 +1,8 @@
 """Members' notifications: created with the change that causes them, read and marked read."""
 from __future__ import annotations
 
+from tortoise.queryset import QuerySet
+
 from models import Conversation, Message, Notification, NotificationKind, User
 from resolvers.errors import not_found, validation
 from resolvers.ids import parse_id
@@ -34,7 +36,7 @@ async def notify(
     return notification
 
 
-def _viewer_notifications(viewer: Viewer):
+def _viewer_notifications(viewer: Viewer) -> QuerySet[Notification]:
     return Notification.filter(user_id=viewer.user_id)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,14 +38,18 @@ def _after(kind: int, cursor: TimelineCursor) -> Q:
 async def timeline(conversation: Conversation, *, first: int, after: TimelineCursor | None) -> list[TimelineItem]:
     """Oldest first; up to first + 1 items (the extra one means a next page). One query
     per kind, merged in memory: each returns at most first + 1 rows."""
-    sources = []
+    sources: list[list[TimelineItem]] = []
     for kind, model in enumerate(_KINDS):
         query = model.filter(conversation_id=conversation.id)
         if after is not None:
             query = query.filter(_after(kind, after))
-        sources.append(await query.order_by("created_at", "id").limit(first + 1))
-    merged = heapq.merge(*sources, key=lambda item: (item.created_at, _KINDS.index(type(item)), item.id))
-    return [item for _, item in zip(range(first + 1), merged)]
+        sources.append(list(await query.order_by("created_at", "id").limit(first + 1)))
+    merged = heapq.merge(*sources, key=_order)
+    return list(itertools.islice(merged, first + 1))
+
+
+def _order(item: TimelineItem) -> tuple[datetime, int, int]:
+    return item.created_at, _KINDS.index(type(item)), item.id
 
 
 async def assignment_history(conversation: Conversation) -> list[AssignmentEvent]:

@@ -15,4 +15,6 @@ async def set_typing(viewer: Viewer, conversation_id: str, is_typing: bool) -> N
     try:
         await signal_typing(viewer.account_id, conversation.id, viewer.user_id, is_typing, facts)
     except PresenceUnavailable:
-        raise DomainError(ErrorCode.UNAVAILABLE, "Typing indicators are unavailable right now; try again shortly") from None
+        raise DomainError(
+            ErrorCode.UNAVAILABLE, "Typing indicators are unavailable right now; try again shortly"
+        ) from None

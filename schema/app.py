@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -13,7 +14,6 @@ from strawberry.extensions import (
 )
 
 import schema.graphql_core_fixes  # noqa: F401  (applies the subscription memory-leak fix)
-from graphql import GraphQLError
 from schema.errors import QueryError
 from schema.multiplex import MultiplexingExecutor
 from schema.mutations import Mutation

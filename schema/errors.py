@@ -5,24 +5,25 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import strawberry
-
 from graphql import GraphQLError
+
 from resolvers.errors import DomainError, ErrorCode
 
-ErrorCodeEnum = strawberry.enum(ErrorCode, name="ErrorCode", description="Why a request could not be done.")
+# Registered in place: `ErrorCode` is the resolvers' enum, published under the same name.
+strawberry.enum(ErrorCode, name="ErrorCode", description="Why a request could not be done.")
 
 T = TypeVar("T")
 
 
 @strawberry.type(description="An expected failure: what went wrong and, where it applies, which argument.")
 class UserError:
-    code: ErrorCodeEnum = strawberry.field(description="Machine-readable reason.")
+    code: ErrorCode = strawberry.field(description="Machine-readable reason.")
     message: str = strawberry.field(description="Human-readable explanation, safe to show.")
     field: str | None = strawberry.field(description="The argument or input field at fault, if any.")
 
-
-def user_error(error: DomainError) -> UserError:
-    return UserError(code=error.code, message=error.message, field=error.field)
+    @classmethod
+    def from_error(cls, error: DomainError) -> UserError:
+        return cls(code=error.code, message=error.message, field=error.field)
 
 
 class QueryError(GraphQLError):

@@ -11,7 +11,7 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from models import ConversationStatus
 from resolvers.inbox import AccountCounts, account_counts
@@ -27,14 +27,15 @@ T = TypeVar("T")
 class SharedEvent:
     event: BusEvent  # held so its id() is not reused while cached
     loaders: Loaders = field(default_factory=lambda: Loaders(SharedDataLoader))
-    _once: dict[Hashable, asyncio.Future] = field(default_factory=dict)
+    _once: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)
     _by_value: dict[Hashable, list[tuple[Any, Any]]] = field(default_factory=dict)
 
     async def once(self, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
         """`make()` awaited once for all subscribers. It runs as its own task, awaited
         through a shield: a subscriber cancelled while waiting (its client went away)
         must not cancel it for the others."""
-        future = self._once.get(key)
+        # Futures of any type share one dict; a key is always made by the same `make`.
+        future: asyncio.Future[T] | None = self._once.get(key)
         if future is None:
             future = asyncio.ensure_future(make())
             self._once[key] = future
@@ -47,9 +48,9 @@ class SharedEvent:
         whose view of the event is equal (the same counts) share the object built for it.
         The list stays short: one entry per distinct view of one event."""
         entries = self._by_value.setdefault(key, [])
-        for seen, built in entries:
+        for seen, shared in entries:
             if seen == value:
-                return built
+                return cast(T, shared)  # built by this same `build` for an equal value
         built = build()
         entries.append((value, built))
         return built

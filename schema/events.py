@@ -10,6 +10,7 @@ from schema.conversations import Conversation, Message
 from schema.enums import ConversationStatus
 from schema.event_cache import SharedEvent
 from schema.inbox import InboxCounts
+from schema.loaders import existing
 from schema.members import User, user_or_none
 from schema.pagination import decode_cursor, encode_cursor
 from subscriptions.events import CONVERSATION_ASSIGNED, CONVERSATION_STATUS_CHANGED, MESSAGE_CREATED, TYPING_CHANGED
@@ -79,24 +80,31 @@ def parse_event_cursor(after: str | None) -> int | None:
     return decode_cursor(after, (int,))[0] if after else None
 
 
-async def render(item: SharedEvent):
+RenderedEvent = MessageAdded | ConversationAssigned | ConversationStatusChanged | TypingChanged
+
+
+async def render(item: SharedEvent) -> RenderedEvent | None:
     """The GraphQL object for a conversation event, built once from the rows the event's
     subscribers share: every subscriber gets the same object, so executing its selection
     can be shared too (schema/multiplex.py)."""
     return await item.once("render", lambda: _render(item))
 
 
-async def _render(item: SharedEvent):
+async def _render(item: SharedEvent) -> RenderedEvent | None:
     event, loaders = item.event, item.loaders
     facts = event.payload
-    conversation = Conversation(model=await loaders.conversation.load(event.conversation_id), loaders=loaders)
+    if event.conversation_id is None:  # not a conversation's event: nothing to show
+        return None
+    conversation = await Conversation.load(event.conversation_id, loaders)
     if event.kind == TYPING_CHANGED:
-        user = await loaders.user.load(facts["user_id"])
-        return TypingChanged(conversation=conversation, user=User(model=user), is_typing=facts["is_typing"])
+        user = await existing(loaders.user, facts["user_id"])
+        return TypingChanged(conversation=conversation, user=User.from_model(user), is_typing=facts["is_typing"])
+    if event.seq is None:  # only typing is live-only; a stored event always has its seq
+        return None
     cursor = event_cursor(event.seq)
     if event.kind == MESSAGE_CREATED:
-        message = await loaders.message.load(facts["message_id"])
-        return MessageAdded(cursor=cursor, conversation=conversation, message=Message(model=message, loaders=loaders))
+        message = await existing(loaders.message, facts["message_id"])
+        return MessageAdded(cursor=cursor, conversation=conversation, message=Message.from_model(message, loaders))
     if event.kind == CONVERSATION_ASSIGNED:
         return ConversationAssigned(
             cursor=cursor, conversation=conversation,

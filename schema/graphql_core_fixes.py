@@ -17,7 +17,7 @@ from graphql.execution.executor import Executor
 _build_per_event_executor = Executor.build_per_event_executor
 
 
-def _per_event_executor_with_own_memo(self: Executor, payload: Any) -> Executor:
+def _per_event_executor_with_own_memo(self: Executor[Any], payload: Any) -> Executor[Any]:
     executor = _build_per_event_executor(self, payload)
     executor._relevant_sub_fields = {}
     return executor

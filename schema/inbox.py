@@ -5,13 +5,15 @@ from datetime import datetime
 
 import strawberry
 
+import models
 from resolvers import inbox as inbox_resolvers
 from resolvers.inbox import InboxCursor
+from resolvers.viewer import Viewer as ViewerModel
 from schema.conversations import Conversation
 from schema.enums import AssigneeScope, ConversationStatus
 from schema.loaders import Loaders
 from schema.members import User
-from schema.pagination import PageInfo, decode_cursor, encode_cursor
+from schema.pagination import PageInfo, decode_cursor, encode_cursor, keyset_page
 
 
 @strawberry.input(description="Which conversations an inbox view shows.")
@@ -42,14 +44,14 @@ class InboxConnection:
     edges: list[InboxEdge] = strawberry.field(description="The rows of this page.")
     page_info: PageInfo = strawberry.field(description="Whether more rows follow.")
     filter: strawberry.Private[inbox_resolvers.InboxFilter]
-    viewer: strawberry.Private[object]
+    viewer: strawberry.Private[ViewerModel]
 
     @strawberry.field(description="How many conversations the whole view holds (one COUNT query).")
     async def total_count(self) -> int:
         return await inbox_resolvers.inbox_total(self.viewer, self.filter)
 
 
-def inbox_cursor(conversation) -> str:
+def inbox_cursor(conversation: models.Conversation) -> str:
     return encode_cursor(conversation.last_activity_at, conversation.id)
 
 
@@ -57,11 +59,18 @@ def parse_inbox_cursor(after: str | None) -> InboxCursor | None:
     return InboxCursor(*decode_cursor(after, (datetime, int))) if after else None
 
 
-def inbox_connection(rows, size: int, after: str | None, loaders: Loaders, viewer, inbox_filter) -> InboxConnection:
-    edges = [InboxEdge(cursor=inbox_cursor(row), node=Conversation(model=row, loaders=loaders)) for row in rows[:size]]
+def inbox_connection(
+    rows: list[models.Conversation],
+    size: int,
+    after: str | None,
+    loaders: Loaders,
+    viewer: ViewerModel,
+    inbox_filter: inbox_resolvers.InboxFilter,
+) -> InboxConnection:
+    page = keyset_page(rows, size, after, inbox_cursor)
     return InboxConnection(
-        edges=edges,
-        page_info=PageInfo(has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else after),
+        edges=[InboxEdge(cursor=cursor, node=Conversation.from_model(row, loaders)) for cursor, row in page.rows],
+        page_info=page.page_info,
         filter=inbox_filter,
         viewer=viewer,
     )
@@ -85,5 +94,5 @@ class InboxCounts:
 def counts_type(counts: inbox_resolvers.InboxCounts) -> InboxCounts:
     return InboxCounts(
         status=counts.status, all=counts.all, unassigned=counts.unassigned, mine=counts.mine,
-        by_assignee=[AssigneeCount(user=User(model=user), count=count) for user, count in counts.by_assignee],
+        by_assignee=[AssigneeCount(user=User.from_model(user), count=count) for user, count in counts.by_assignee],
     )

@@ -11,71 +11,56 @@ from schema.enums import Capability, Plan, Role
 
 @strawberry.type(description="A team member with their own login.")
 class User:
-    model: strawberry.Private[models.User]
+    id: strawberry.ID = strawberry.field(description="Opaque member id.")
+    name: str = strawberry.field(description="Display name.")
+    email: str = strawberry.field(description="Login email.")
+    initials: str = strawberry.field(description="Two letters for the assignee badge, derived from the name.")
+    role: Role = strawberry.field(description="What the member may do.")
+    active: bool = strawberry.field(
+        description="Deactivated members keep their history but cannot log in or be assigned."
+    )
 
-    @strawberry.field(description="Opaque member id.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.model.id))
-
-    @strawberry.field(description="Display name.")
-    def name(self) -> str:
-        return self.model.name
-
-    @strawberry.field(description="Login email.")
-    def email(self) -> str:
-        return self.model.email
-
-    @strawberry.field(description="Two letters for the assignee badge, derived from the name.")
-    def initials(self) -> str:
-        return initials_of(self.model.name)
-
-    @strawberry.field(description="What the member may do.")
-    def role(self) -> Role:
-        return self.model.role
-
-    @strawberry.field(description="Deactivated members keep their history but cannot log in or be assigned.")
-    def active(self) -> bool:
-        return self.model.active
+    @classmethod
+    def from_model(cls, user: models.User) -> User:
+        return cls(
+            id=strawberry.ID(str(user.id)), name=user.name, email=user.email, initials=initials_of(user.name),
+            role=user.role, active=user.active,
+        )
 
 
 def user_or_none(model: models.User | None) -> User | None:
-    return None if model is None else User(model=model)
+    return None if model is None else User.from_model(model)
 
 
 @strawberry.type(description="The business using teaminbox, and its plan.")
 class Account:
-    model: strawberry.Private[models.Account]
-    is_admin: strawberry.Private[bool] = False
+    id: strawberry.ID = strawberry.field(description="Opaque account id (used in the inbound webhook's URL).")
+    name: str = strawberry.field(description="The business's name.")
+    plan: Plan = strawberry.field(description="The current plan.")
+    capabilities: list[Capability] = strawberry.field(
+        description="Features the plan includes; clients hide what is not here."
+    )
+    webhook_secret: str | None = strawberry.field(
+        description="Secret that signs inbound webhooks (admins only; null for others)."
+    )
 
-    @strawberry.field(description="Opaque account id (used in the inbound webhook's URL).")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.model.id))
-
-    @strawberry.field(description="The business's name.")
-    def name(self) -> str:
-        return self.model.name
-
-    @strawberry.field(description="The current plan.")
-    def plan(self) -> Plan:
-        return self.model.plan
-
-    @strawberry.field(description="Features the plan includes; clients hide what is not here.")
-    def capabilities(self) -> list[Capability]:
-        return sorted(models.PLAN_CAPABILITIES[self.model.plan], key=lambda c: c.value)
-
-    @strawberry.field(description="Secret that signs inbound webhooks (admins only; null for others).")
-    def webhook_secret(self) -> str | None:
-        return self.model.webhook_secret if self.is_admin else None
+    @classmethod
+    def from_model(cls, account: models.Account, *, is_admin: bool) -> Account:
+        return cls(
+            id=strawberry.ID(str(account.id)), name=account.name, plan=account.plan,
+            capabilities=sorted(models.PLAN_CAPABILITIES[account.plan], key=lambda c: c.value),
+            webhook_secret=account.webhook_secret if is_admin else None,
+        )
 
 
 @strawberry.type(description="Who is logged in.")
 class Viewer:
-    viewer: strawberry.Private[ViewerModel]
+    user: User = strawberry.field(description="The logged-in member.")
+    account: Account = strawberry.field(description="Their account, plan and capabilities.")
 
-    @strawberry.field(description="The logged-in member.")
-    def user(self) -> User:
-        return User(model=self.viewer.user)
-
-    @strawberry.field(description="Their account, plan and capabilities.")
-    def account(self) -> Account:
-        return Account(model=self.viewer.account, is_admin=self.viewer.role == models.Role.ADMIN)
+    @classmethod
+    def from_viewer(cls, viewer: ViewerModel) -> Viewer:
+        return cls(
+            user=User.from_model(viewer.user),
+            account=Account.from_model(viewer.account, is_admin=viewer.role == models.Role.ADMIN),
+        )

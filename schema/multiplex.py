@@ -28,11 +28,11 @@ from collections.abc import Hashable, Iterable
 from typing import Any
 
 import orjson
+from graphql import FieldNode, Node, Undefined, VariableNode, Visitor, visit
 from graphql.execution.executor import Executor
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 import schema.graphql_core_fixes  # noqa: F401  (per-event executors must keep their own memo)
-from graphql import FieldNode, Node, Undefined, Visitor, visit
 
 # (GraphQL type, field) whose resolver reads `info` (the context, the viewer, limits...):
 # their result may differ between subscribers of the same event.
@@ -105,7 +105,7 @@ class _SharedEventExecution:
         return task
 
 
-def selection_key(executor: Executor) -> Hashable:
+def selection_key(executor: Executor[Any]) -> Hashable:
     """What, besides the root object, decides an event's result for this subscription;
     `_PRIVATE` when it may depend on the subscriber."""
     operation = executor.operation
@@ -139,10 +139,10 @@ class _Collector(Visitor):
         self.fields: set[str] = set()
         self.variables: set[str] = set()
 
-    def enter_field(self, node, *_args) -> None:
+    def enter_field(self, node: FieldNode, *_args: Any) -> None:
         self.fields.add(node.name.value)
 
-    def enter_variable(self, node, *_args) -> None:
+    def enter_variable(self, node: VariableNode, *_args: Any) -> None:
         self.variables.add(node.name.value)
 
 

@@ -8,52 +8,48 @@ import strawberry
 import models
 from schema.conversations import Conversation, Message
 from schema.enums import NotificationKind
-from schema.loaders import Loaders
+from schema.loaders import Loaders, existing
 from schema.members import User, user_or_none
 from schema.pagination import PageInfo, encode_cursor
 
 
 @strawberry.type(description="Something a member should know about one of their conversations.")
 class Notification:
-    model: strawberry.Private[models.Notification]
-    loaders: strawberry.Private[Loaders]
-    seq: strawberry.Private[int | None] = None
-
-    @strawberry.field(description="Opaque id (pass to markNotificationsRead).")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.model.id))
-
-    @strawberry.field(
+    id: strawberry.ID = strawberry.field(description="Opaque id (pass to markNotificationsRead).")
+    cursor: str | None = strawberry.field(
         description="On `notificationAdded` only: pass as `after` when subscribing again to resume after this one."
     )
-    def cursor(self) -> str | None:
-        return None if self.seq is None else encode_cursor(self.seq)
+    kind: NotificationKind = strawberry.field(description="ASSIGNED or NEW_MESSAGE.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    read_at: datetime | None = strawberry.field(description="When the member marked it read (null: unread).")
+    conversation_id: strawberry.Private[int]
+    message_id: strawberry.Private[int | None]
+    actor_id: strawberry.Private[int | None]
+    loaders: strawberry.Private[Loaders]
 
-    @strawberry.field(description="ASSIGNED or NEW_MESSAGE.")
-    def kind(self) -> NotificationKind:
-        return self.model.kind
+    @classmethod
+    def from_model(cls, notification: models.Notification, loaders: Loaders, *, seq: int | None = None) -> Notification:
+        """`seq`: the event that announced it, on `notificationAdded` (its cursor)."""
+        return cls(
+            id=strawberry.ID(str(notification.id)), cursor=None if seq is None else encode_cursor(seq),
+            kind=notification.kind, created_at=notification.created_at, read_at=notification.read_at,
+            conversation_id=notification.conversation_id, message_id=notification.message_id,
+            actor_id=notification.actor_id, loaders=loaders,
+        )
 
     @strawberry.field(description="The conversation concerned.")
     async def conversation(self) -> Conversation:
-        return Conversation(model=await self.loaders.conversation.load(self.model.conversation_id), loaders=self.loaders)
+        return await Conversation.load(self.conversation_id, self.loaders)
 
     @strawberry.field(description="The new message (NEW_MESSAGE only).")
     async def message(self) -> Message | None:
-        if self.model.message_id is None:
+        if self.message_id is None:
             return None
-        return Message(model=await self.loaders.message.load(self.model.message_id), loaders=self.loaders)
+        return Message.from_model(await existing(self.loaders.message, self.message_id), self.loaders)
 
     @strawberry.field(description="Who caused it (the assigning member; null for customer messages).")
     async def actor(self) -> User | None:
-        return user_or_none(await self.loaders.user_or_none(self.model.actor_id))
-
-    @strawberry.field(description="When it was created.")
-    def created_at(self) -> datetime:
-        return self.model.created_at
-
-    @strawberry.field(description="When the member marked it read (null: unread).")
-    def read_at(self) -> datetime | None:
-        return self.model.read_at
+        return user_or_none(await self.loaders.user_or_none(self.actor_id))
 
 
 @strawberry.type(description="A notification and its cursor.")

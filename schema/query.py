@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import strawberry
 
+import models
 from resolvers import inbox as inbox_resolvers
 from resolvers import members, notifications
 from resolvers.conversations import get_conversation
@@ -23,19 +24,20 @@ from schema.inbox import (
 )
 from schema.members import User, Viewer
 from schema.notifications import Notification, NotificationConnection, NotificationEdge
-from schema.pagination import PageInfo, decode_cursor, encode_cursor
+from schema.pagination import decode_cursor, encode_cursor, keyset_page
 
 
 @strawberry.type(description="Everything a member can read.")
 class Query:
     @strawberry.field(description="The logged-in member and their account (null without a valid token).")
     def viewer(self, info: Info) -> Viewer | None:
-        return Viewer(viewer=info.context.viewer) if info.context.viewer else None
+        return Viewer.from_viewer(info.context.viewer) if info.context.viewer else None
 
     @strawberry.field(description="The account's members, by name; deactivated ones only if asked.")
     async def team_members(self, info: Info, include_inactive: bool = False) -> list[User]:
-        users = await run_query(lambda: members.team_members(require_viewer(info.context.viewer), include_inactive=include_inactive))
-        return [User(model=user) for user in users]
+        viewer = info.context.viewer
+        users = await run_query(lambda: members.team_members(require_viewer(viewer), include_inactive=include_inactive))
+        return [User.from_model(user) for user in users]
 
     @strawberry.field(description="An inbox view: conversations by status and assignee scope, newest activity first.")
     async def inbox(
@@ -57,7 +59,7 @@ class Query:
 
     @strawberry.field(description="One conversation, or null if there is none with this id in the viewer's account.")
     async def conversation(self, info: Info, id: strawberry.ID) -> Conversation | None:
-        async def load():
+        async def load() -> models.Conversation | None:
             try:
                 return await get_conversation(require_viewer(info.context.viewer), id, "id")
             except DomainError as error:
@@ -66,7 +68,7 @@ class Query:
                 raise
 
         conversation = await run_query(load)
-        return Conversation(model=conversation, loaders=info.context.loaders) if conversation else None
+        return Conversation.from_model(conversation, info.context.loaders) if conversation else None
 
     @strawberry.field(description="The viewer's notifications, newest first.")
     async def notifications(
@@ -76,16 +78,17 @@ class Query:
             viewer = require_viewer(info.context.viewer)
             size = info.context.limits.page_size(first)
             before_id = decode_cursor(after, (int,))[0] if after else None
-            rows = await notifications.list_notifications(viewer, unread_only=unread_only, first=size, before_id=before_id)
-            edges = [NotificationEdge(cursor=encode_cursor(row.id), node=Notification(model=row, loaders=info.context.loaders))
-                     for row in rows[:size]]
+            rows = await notifications.list_notifications(
+                viewer, unread_only=unread_only, first=size, before_id=before_id
+            )
+            page = keyset_page(rows, size, after, lambda row: encode_cursor(row.id))
+            loaders = info.context.loaders
             return NotificationConnection(
-                edges=edges,
-                page_info=PageInfo(has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else after),
+                edges=[NotificationEdge(cursor=cursor, node=Notification.from_model(row, loaders))
+                       for cursor, row in page.rows],
+                page_info=page.page_info,
                 total_count=await notifications.count_notifications(viewer, unread_only=unread_only),
                 unread_count=await notifications.count_notifications(viewer, unread_only=True),
             )
 
         return await run_query(load)
-
-

@@ -7,6 +7,7 @@ closed with 4403."""
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
+from functools import partial
 
 import strawberry
 
@@ -26,8 +27,10 @@ from schema.events import (
     render,
 )
 from schema.inbox import InboxFilter, counts_type, domain_filter
+from schema.loaders import existing
 from schema.notifications import Notification
 from subscriptions.events import ACCESS_REVOKED, BusEvent
+from subscriptions.feed import FeedRegistry
 from subscriptions.protocol import FORBIDDEN_CLOSE_CODE
 from subscriptions.runtime import current
 from subscriptions.stream import ReplayFinished, ResyncNeeded, event_stream
@@ -35,7 +38,7 @@ from subscriptions.stream import ReplayFinished, ResyncNeeded, event_stream
 StreamItem = BusEvent | ResyncNeeded | ReplayFinished
 
 
-def _feeds():
+def _feeds() -> FeedRegistry:
     realtime = current()
     if realtime is None:
         raise RuntimeError("the realtime runtime is not running")
@@ -46,7 +49,9 @@ def _viewer(info: Info) -> Viewer:
     return require_viewer(info.context.viewer)
 
 
-async def _while_access_lasts(info: Info, viewer: Viewer, stream: AsyncIterator[StreamItem]) -> AsyncIterator[StreamItem]:
+async def _while_access_lasts(
+    info: Info, viewer: Viewer, stream: AsyncIterator[StreamItem]
+) -> AsyncIterator[StreamItem]:
     """Pass the stream on until the viewer's access ends, then close the socket with 4403:
     on an ACCESS_REVOKED event, or, checked once the replay is done (that event is
     live-only), when the login was revoked before the stream registered on the feed."""
@@ -71,7 +76,7 @@ class Subscription:
     async def inbox_events(
         self, info: Info, filter: InboxFilter | None = None, after: str | None = None
     ) -> AsyncGenerator[InboxEvent, None]:
-        async def prepare():
+        async def prepare() -> tuple[Viewer, event_routing.InboxScope, int | None]:
             viewer = _viewer(info)
             return viewer, await event_routing.inbox_scope(viewer, domain_filter(filter)), parse_event_cursor(after)
 
@@ -113,9 +118,10 @@ class Subscription:
     async def conversation_events(
         self, info: Info, conversation_id: strawberry.ID, after: str | None = None
     ) -> AsyncGenerator[ConversationEvent, None]:
-        async def prepare():
+        async def prepare() -> tuple[Viewer, int, int | None]:
             viewer = _viewer(info)
-            return viewer, await event_routing.watchable_conversation(viewer, conversation_id), parse_event_cursor(after)
+            watched = await event_routing.watchable_conversation(viewer, conversation_id)
+            return viewer, watched, parse_event_cursor(after)
 
         viewer, watched, after_seq = await run_query(prepare)
         stream = event_stream(
@@ -136,7 +142,7 @@ class Subscription:
         "first replays what was missed. A stream that cannot continue seamlessly ends; subscribe again."
     )
     async def notification_added(self, info: Info, after: str | None = None) -> AsyncGenerator[Notification, None]:
-        async def prepare():
+        async def prepare() -> tuple[Viewer, int | None]:
             viewer = _viewer(info)
             event_routing.require_notifications(viewer)
             return viewer, parse_event_cursor(after)
@@ -151,7 +157,7 @@ class Subscription:
                 return  # `Notification` has no way to say "resync": ending asks the client to resubscribe
             if isinstance(item, BusEvent):
                 event = shared(item)
-                notification = await event.once("notification", lambda: _notification(event))
+                notification = await event.once("notification", partial(_notification, event))
                 if notification is not None:
                     yield notification
 
@@ -161,10 +167,12 @@ async def _notification(event: SharedEvent) -> Notification | None:
     notification = await event.loaders.notification.load(event.event.payload["notification_id"])
     if notification is None:
         return None
-    return Notification(model=notification, loaders=event.loaders, seq=event.event.seq)
+    return Notification.from_model(notification, event.loaders, seq=event.event.seq)
 
 
-async def _counts_changed(viewer: Viewer, scope: event_routing.InboxScope, event: SharedEvent | None) -> InboxCountsChanged:
+async def _counts_changed(
+    viewer: Viewer, scope: event_routing.InboxScope, event: SharedEvent | None
+) -> InboxCountsChanged:
     """Counts after a live event are computed once per event for all its subscribers.
     The tabs differ by viewer (`mine`), so subscribers share the object only when their
     tabs are equal: the same object is what lets them share its execution."""
@@ -178,10 +186,11 @@ async def _counts_changed(viewer: Viewer, scope: event_routing.InboxScope, event
 async def _matches_search(scope: event_routing.InboxScope, event: SharedEvent) -> bool:
     if scope.search is None:
         return True
-    conversation = await event.loaders.conversation.load(event.event.conversation_id)
+    conversation_id = event.event.conversation_id
+    conversation = None if conversation_id is None else await event.loaders.conversation.load(conversation_id)
     if conversation is None:
         return False
-    contact = await event.loaders.contact.load(conversation.contact_id)
+    contact = await existing(event.loaders.contact, conversation.contact_id)
     return event_routing.search_matches(scope, contact.phone, contact.name)
 
 

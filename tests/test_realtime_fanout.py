@@ -7,10 +7,13 @@ import logging
 from contextlib import AsyncExitStack, contextmanager
 
 from schema.event_cache import shared
-from schema.events import render
+from schema.events import MessageAdded, render
 from subscriptions.events import MESSAGE_CREATED, BusEvent
-from tests.live import EventCollector, running_server, start_cursor, ws_session
-from tests.support import data, gql, inbound, make_team, operation
+from tests.support.documents import operation
+from tests.support.http import data, gql
+from tests.support.live import EventCollector, running_server, start_cursor, ws_session
+from tests.support.teams import make_team
+from tests.support.webhook import inbound
 
 INBOX_EVENTS = operation("InboxEvents")
 ASSIGN = operation("AssignConversation")
@@ -116,5 +119,6 @@ async def test_a_subscriber_leaving_mid_render_does_not_break_the_others(client)
 
     # then
     rendered = await asyncio.wait_for(staying, 5)
-    assert rendered.message.model.body == "Shared"
+    assert isinstance(rendered, MessageAdded)
+    assert rendered.message.body == "Shared"
     assert leaving.cancelled()

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from graphql import FieldNode, OperationDefinitionNode, Source, get_location, parse
+
+from resolvers.inbox import AssigneeScope
 from schema.compiled import inbox
 from schema.compiled.assign import execute_assign
 from schema.compiled.inbox import Decline
@@ -39,20 +41,20 @@ class CompiledOperation:
             if viewer is None:
                 raise Decline
             # The features STARTER lacks: counts, and every scope but ALL.
-            if (self.counts or args.scope != inbox.AssigneeScope.ALL) and not viewer.has_team_inbox:
+            scoped = args is not None and args.scope != AssigneeScope.ALL
+            if (status is not None or scoped) and not viewer.has_team_inbox:
                 raise Decline
             rows = await inbox.page_rows(db, viewer, args) if args else []
-            per_assignee = await inbox.counter_rows(db, viewer, status) if self.counts else {}
+            per_assignee = await inbox.counter_rows(db, viewer, status) if status is not None else {}
             wanted = inbox.page_user_ids(rows, args) if args else set()
-            users = await inbox.user_rows(
-                db, viewer, wanted | per_assignee.keys() - {None}, active=self.counts
-            ) if wanted or self.counts else {}
+            wanted |= {user_id for user_id in per_assignee if user_id is not None}
+            users = await inbox.user_rows(db, viewer, wanted, active=self.counts) if wanted or self.counts else {}
         if args and args.assignee_id is not None and args.assignee_id not in users:
             raise Decline  # no such member in this account: the general path says so
         data: dict[str, Any] = {}
         if args:
             data["inbox"] = inbox.render_page(rows, args, users)
-        if self.counts:
+        if status is not None:
             data["inboxCounts"] = inbox.render_counts(viewer, status, per_assignee, users)
         return data
 
@@ -74,6 +76,8 @@ def _masked_error(document: str) -> dict[str, Any]:
     """graphql-core's answer to an unexpected error in the document's root field."""
     operation = next(d for d in parse(document).definitions if isinstance(d, OperationDefinitionNode))
     field = next(s for s in operation.selection_set.selections if isinstance(s, FieldNode))
+    if field.loc is None:  # parse() keeps locations unless told not to
+        raise ValueError(f"{document!r} was parsed without locations")
     location = get_location(Source(document), field.loc.start)
     return {"data": None, "errors": [{
         "message": "Internal server error", "locations": [{"line": location.line, "column": location.column}],

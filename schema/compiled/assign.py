@@ -11,23 +11,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import User
-from resolvers.assignment import NO_EXPECTATION, assign_conversation
+from models import Conversation, User
+from resolvers.assignment import AssignmentConflict, ExpectedAssignee, assign_conversation
 from resolvers.auth import authenticate
-from resolvers.conversations import get_conversation
-from resolvers.errors import DomainError, ErrorCode
+from resolvers.errors import DomainError
 from resolvers.members import initials_of
 from schema.compiled.inbox import Decline
 
 VARIABLES = frozenset({"conversationId", "assigneeId", "note", "expectedAssigneeId"})
-_ABSENT = object()
 
 
-def _optional_text(variables: dict[str, Any], name: str) -> Any:
-    """A nullable ID/String variable as the general path would receive it: absent, None
-    or a string; anything else declines (graphql-core coerces or refuses it)."""
-    value = variables.get(name, _ABSENT)
-    if value is _ABSENT or value is None or isinstance(value, str):
+def _optional_text(variables: dict[str, Any], name: str) -> str | None:
+    """A nullable ID/String variable as the general path would receive it: None (absent
+    or null) or a string; anything else declines (graphql-core coerces or refuses it)."""
+    value = variables.get(name)
+    if value is None or isinstance(value, str):
         return value
     raise Decline
 
@@ -37,28 +35,28 @@ async def execute_assign(variables: dict[str, Any], token: str | None) -> dict[s
     if not variables.keys() <= VARIABLES or not isinstance(variables.get("conversationId"), str):
         raise Decline
     assignee_id, note = _optional_text(variables, "assigneeId"), _optional_text(variables, "note")
-    expected = _optional_text(variables, "expectedAssigneeId")
+    # Absent means no expectation; given (null included) makes it a compare-and-set.
+    expected = ExpectedAssignee(_optional_text(variables, "expectedAssigneeId")) if (
+        "expectedAssigneeId" in variables) else None
     viewer = await authenticate(token)
     if viewer is None:
         raise Decline  # the general path answers UNAUTHENTICATED
-    conversation_id = variables["conversationId"]
+    conversation: Conversation | None = None
+    assignee: User | None = None
+    errors: list[dict[str, Any]] = []
     try:
         assigned = await assign_conversation(
-            viewer, conversation_id, None if assignee_id is _ABSENT else assignee_id,
-            note=None if note is _ABSENT else note,
-            expected_assignee_id=NO_EXPECTATION if expected is _ABSENT else expected,
+            viewer, variables["conversationId"], assignee_id, note=note, expected=expected
         )
-        conversation, assignee, errors = assigned.conversation, assigned.assignee, []
+        conversation, assignee = assigned.conversation, assigned.assignee
     except DomainError as error:
         errors = [{"code": error.code.value, "message": error.message, "field": error.field}]
-        conversation = assignee = None
-        if error.code == ErrorCode.ASSIGNMENT_CONFLICT:  # the payload shows it as it is now
-            conversation = await get_conversation(viewer, conversation_id)
-            assignee = await User.get_or_none(id=conversation.assignee_id) if conversation.assignee_id else None
+        if isinstance(error, AssignmentConflict):  # the payload shows it as it is now
+            conversation, assignee = error.current.conversation, error.current.assignee
     return {"assignConversation": {"conversation": _conversation(conversation, assignee), "userErrors": errors}}
 
 
-def _conversation(conversation, assignee: User | None) -> dict[str, Any] | None:
+def _conversation(conversation: Conversation | None, assignee: User | None) -> dict[str, Any] | None:
     if conversation is None:
         return None
     badge = None if assignee is None else {

@@ -8,10 +8,10 @@ by the general path, which owns every error message. Differential tests
 (tests/test_compiled_inbox.py) hold the two to the same bytes."""
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 from models import ConversationStatus
 from resolvers.counts import UNASSIGNED_KEY
@@ -19,7 +19,7 @@ from resolvers.errors import DomainError
 from resolvers.ids import parse_id
 from resolvers.inbox import AssigneeScope
 from resolvers.members import initials_of
-from schema.compiled.sql import Reader, as_datetime
+from schema.compiled.sql import Reader, Row, as_datetime
 from schema.compiled.viewer import CompiledViewer
 from schema.limits import Limits
 from schema.pagination import decode_cursor, encode_cursor
@@ -76,7 +76,10 @@ def _status(value: Any) -> ConversationStatus:
     return _enum(ConversationStatus, value)
 
 
-def _enum(kind, value: Any):
+E = TypeVar("E", bound=Enum)
+
+
+def _enum(kind: type[E], value: Any) -> E:
     try:
         return kind(value)
     except ValueError:
@@ -90,7 +93,7 @@ def _id_text(value: Any) -> str:
     raise Decline
 
 
-async def page_rows(reader: Reader, viewer: CompiledViewer, args: PageArgs) -> list[Mapping[str, Any]]:
+async def page_rows(reader: Reader, viewer: CompiledViewer, args: PageArgs) -> list[Row]:
     """One indexed read: the conversations with their contact and last message."""
     statement = reader.statement()
     p = statement.param
@@ -124,7 +127,7 @@ async def counter_rows(reader: Reader, viewer: CompiledViewer, status: Conversat
     return {(None if row["assignee_key"] == UNASSIGNED_KEY else row["assignee_key"]): row["count"] for row in rows}
 
 
-async def user_rows(reader: Reader, viewer: CompiledViewer, ids: set[int], *, active: bool) -> dict[int, Mapping]:
+async def user_rows(reader: Reader, viewer: CompiledViewer, ids: set[int], *, active: bool) -> dict[int, Row]:
     """The account's members with these ids (and every active one, for the counts)."""
     statement = reader.statement()
     # Placeholders are taken in the order they appear: SQLite's are positional.
@@ -132,16 +135,18 @@ async def user_rows(reader: Reader, viewer: CompiledViewer, ids: set[int], *, ac
     if active:
         sql += f"active = {statement.param(True)} OR "
     sql += f"id {statement.is_one_of(sorted(ids))})"
-    rows = await reader.rows(statement, sql + " ORDER BY name, id")  # the database's collation, as the general path lists members
+    # The database's collation, as the general path lists members.
+    rows = await reader.rows(statement, sql + " ORDER BY name, id")
     return {row["id"]: row for row in rows}
 
 
-def render_page(rows: list[Mapping[str, Any]], args: PageArgs, users: dict[int, Mapping]) -> dict[str, Any]:
+def render_page(rows: list[Row], args: PageArgs, users: dict[int, Row]) -> dict[str, Any]:
     badges = Badges(users)
     edges = []
     for row in rows[: args.size]:
         last_activity_at = as_datetime(row["last_activity_at"])
-        edges.append({"cursor": encode_cursor(last_activity_at, row["id"]), "node": _node(row, last_activity_at, badges)})
+        cursor = encode_cursor(last_activity_at, row["id"])
+        edges.append({"cursor": cursor, "node": _node(row, last_activity_at, badges)})
     return {
         "edges": edges,
         "pageInfo": {
@@ -154,7 +159,7 @@ def render_page(rows: list[Mapping[str, Any]], args: PageArgs, users: dict[int, 
 class Badges:
     """Each member's `{id name initials}` and `{id name}`, built once per answer."""
 
-    def __init__(self, users: dict[int, Mapping]):
+    def __init__(self, users: dict[int, Row]):
         self._users = users
         self._badges: dict[int, dict[str, Any]] = {}
         self._authors: dict[int, dict[str, Any]] = {}
@@ -165,7 +170,8 @@ class Badges:
         badge = self._badges.get(user_id)
         if badge is None:
             user = self._users[user_id]
-            badge = self._badges[user_id] = {"id": str(user_id), "name": user["name"], "initials": initials_of(user["name"])}
+            name = user["name"]
+            badge = self._badges[user_id] = {"id": str(user_id), "name": name, "initials": initials_of(name)}
         return badge
 
     def author(self, user_id: int | None) -> dict[str, Any] | None:
@@ -177,7 +183,7 @@ class Badges:
         return author
 
 
-def _node(row: Mapping[str, Any], last_activity_at: datetime, badges: Badges) -> dict[str, Any]:
+def _node(row: Row, last_activity_at: datetime, badges: Badges) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
         "status": row["status"],
@@ -196,7 +202,7 @@ def _node(row: Mapping[str, Any], last_activity_at: datetime, badges: Badges) ->
 
 
 def render_counts(
-    viewer: CompiledViewer, status: ConversationStatus, per_assignee: dict[int | None, int], users: dict[int, Mapping]
+    viewer: CompiledViewer, status: ConversationStatus, per_assignee: dict[int | None, int], users: dict[int, Row]
 ) -> dict[str, Any]:
     """As resolvers.inbox.counts_for: every active member, and inactive ones still holding
     conversations, by name then id (`users` comes in that order)."""
@@ -211,7 +217,7 @@ def render_counts(
     }
 
 
-def page_user_ids(rows: list[Mapping[str, Any]], args: PageArgs) -> set[int]:
+def page_user_ids(rows: list[Row], args: PageArgs) -> set[int]:
     ids = {row[key] for row in rows[: args.size] for key in ("assignee_id", "author_id") if row[key] is not None}
     if args.assignee_id is not None:
         ids.add(args.assignee_id)

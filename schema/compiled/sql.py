@@ -14,6 +14,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from models import Conversation
 
 _to_datetime = Conversation._meta.fields_map["last_activity_at"].to_python_value
+# A result row: a dict on SQLite, an asyncpg Record on PostgreSQL; read by column name.
+Row = Mapping[str, Any]
 
 
 class Statement:
@@ -49,11 +51,12 @@ class Reader:
     def statement(self) -> Statement:
         return Statement(self.postgres)
 
-    async def rows(self, statement: Statement, sql: str) -> list[Mapping[str, Any]]:
+    async def rows(self, statement: Statement, sql: str) -> list[Row]:
         if not self.postgres:
-            return await self._client.execute_query_dict(sql, statement.params)
+            return list(await self._client.execute_query_dict(sql, statement.params))
         self._client.log.debug("%s: %s", sql, statement.params)  # as Tortoise logs its own (tests count them)
-        return await self._connection.fetch(sql, *statement.params)
+        records: list[Row] = await self._connection.fetch(sql, *statement.params)
+        return records
 
 
 @asynccontextmanager
@@ -71,4 +74,5 @@ def as_datetime(value: Any) -> datetime:
     datetime, already what the ORM would make of it."""
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value
-    return _to_datetime(value)
+    converted: datetime = _to_datetime(value)
+    return converted
