@@ -3,7 +3,7 @@
 compete for the machine's two cores; prints one targets table and writes it, with the
 date, machine, load average and commands, to bench/RESULTS.md.
 
-    .venv/bin/python -m bench.suite            # full: 10k/100k/1M, 3 rounds each (about an hour the first time: seeding)
+    .venv/bin/python -m bench.suite            # full: 10k/100k/1M, 3 rounds each (about an hour when it seeds)
     .venv/bin/python -m bench.suite --quick    # a few minutes once the 10k/100k databases are seeded
 
 Details stay in bench/INBOX.md and bench/REALTIME.md; how each measures: bench/README.md."""
@@ -18,15 +18,16 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import inbox, realtime
-from bench._targets import TargetRow, markdown
-
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common.paths import BENCH
+from bench.common.report import cpu_model
+from bench.common.targets import TargetRow, markdown
+from bench.inbox.measure import measure as measure_inbox
+from bench.realtime.measure import measure as measure_realtime
 
 
 async def run(quick: bool) -> list[TargetRow]:
-    rows = await inbox.measure(quick, command=_command(quick), log=_log)
-    return rows + await realtime.measure(quick)
+    rows = await measure_inbox(quick, command=_command(quick), log=_log)
+    return rows + await measure_realtime(quick)
 
 
 def _command(quick: bool) -> str:
@@ -37,23 +38,13 @@ def _log(*parts) -> None:
     print(*parts, file=sys.stderr, flush=True)
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def document(rows: list[TargetRow], quick: bool, load_before: float, minutes: float) -> str:
     uname = platform.uname()
     return "\n".join([
         "# Benchmark results (issue 5 targets)",
         "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {minutes:.0f} min",
-        f"- Machine: {os.cpu_count()} CPUs ({_cpu_model()}), {uname.system} {uname.release}, "
+        f"- Machine: {os.cpu_count()} CPUs ({cpu_model()}), {uname.system} {uname.release}, "
         f"Python {platform.python_version()}",
         f"- Command: `{_command(quick)}`",
         f"- Load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f}",
@@ -67,7 +58,7 @@ def document(rows: list[TargetRow], quick: bool, load_before: float, minutes: fl
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.suite", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10k and 100k only, one short round per target")
-    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
     args = parser.parse_args(argv)
     load_before, started = os.getloadavg()[0], time.monotonic()
     rows = asyncio.run(run(args.quick))

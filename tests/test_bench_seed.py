@@ -8,7 +8,7 @@ from collections import defaultdict
 import pytest
 from tortoise import Tortoise
 
-from bench.seed import seed_account
+from bench.seed.account import seed_account
 from resolvers.auth import authenticate
 from server.database import connected
 

@@ -1,7 +1,7 @@
 // PostGraphile 5 serving teaminbox's PostgreSQL database, for bench.inbox.
 //
 // Stock Amber preset, production settings: no GraphiQL, no watch mode, no EXPLAIN in
-// responses, NODE_ENV=production (set by bench/_postgraphile.py). It connects as the
+// responses, NODE_ENV=production (set by bench/inbox/postgraphile.py). It connects as the
 // role in DATABASE_URL (the bench passes the postgres superuser) with no JWT and no
 // row-level security: PostGraphile does no per-request authentication of its own.
 //
