@@ -1,102 +1,109 @@
 """Fixtures: a fresh database per test (SQLite by default; PostgreSQL and Redis when
 TEAMINBOX_TEST_DATABASE_URL / TEAMINBOX_TEST_BROADCAST_URL point at them), the app with
-its lifespan running, and an HTTP client speaking to it in-process."""
+its lifespan running, and an HTTP client speaking to it in-process, on each of the two
+GraphQL paths (tests.support.graphql_path). Nothing is left behind: each test's database
+and Redis keys are removed after it, the template database after the session."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
+from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from server.app import create_app
 from server.database import migrate
 from server.settings import Settings
-
-TEST_DATABASE_URL = os.environ.get("TEAMINBOX_TEST_DATABASE_URL", "")
-TEST_BROADCAST_URL = os.environ.get("TEAMINBOX_TEST_BROADCAST_URL", "memory://")
-
-
-def backend_name() -> str:
-    return "postgres" if TEST_DATABASE_URL.startswith("postgres") else "sqlite"
-
-
-async def _fresh_postgres_database(base_url: str, template: str | None = None) -> tuple[str, str]:
-    """Create a database beside the configured one (empty, or a copy of `template`);
-    returns (url, name)."""
-    name = f"teaminbox_test_{uuid.uuid4().hex[:12]}"
-    root, _, _ = base_url.rpartition("/")
-    connection = await asyncpg.connect(root.replace("postgres://", "postgresql://", 1) + "/postgres")
-    try:
-        copy = f' TEMPLATE "{template}"' if template else ""
-        await connection.execute(f'CREATE DATABASE "{name}"{copy}')
-    finally:
-        await connection.close()
-    return f"{root}/{name}", name
+from tests.support.databases import create_database, database_name, drop_database, drop_remaining
+from tests.support.environment import TEST_BROADCAST_URL, TEST_DATABASE_URL, on_postgres, on_redis
+from tests.support.graphql_path import COMPILED, GRAPHQL_PATHS, MARKER
+from tests.support.redis_keys import delete_namespace
 
 
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory):
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | Path]:
     """Migrations run once per session into a template; each test gets a copy of it
     (a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL)."""
-    if TEST_DATABASE_URL.startswith("postgres"):
-        url, name = asyncio.run(_fresh_postgres_database(TEST_DATABASE_URL))
-        asyncio.run(migrate(url))
-        yield name
-        asyncio.run(_drop_postgres_database(TEST_DATABASE_URL, name))
+    if on_postgres():
+        url = asyncio.run(create_database(TEST_DATABASE_URL))
+        try:
+            asyncio.run(migrate(url))
+            yield database_name(url)
+        finally:
+            asyncio.run(drop_database(url))
+            # and whatever a test could not drop itself (databases of this session only)
+            drop_remaining(TEST_DATABASE_URL)
     else:
         path = tmp_path_factory.mktemp("template") / "teaminbox.db"
         asyncio.run(migrate(f"sqlite://{path}"))
         yield path
 
 
-async def _drop_postgres_database(base_url: str, name: str) -> None:
-    root, _, _ = base_url.rpartition("/")
-    connection = await asyncpg.connect(root.replace("postgres://", "postgresql://", 1) + "/postgres")
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
-
-
 @pytest.fixture
-async def database_url(tmp_path, migrated_template):
-    if TEST_DATABASE_URL.startswith("postgres"):
-        url, name = await _fresh_postgres_database(TEST_DATABASE_URL, template=migrated_template)
+async def database_url(tmp_path: Path, migrated_template: str | Path) -> AsyncIterator[str]:
+    if on_postgres():
+        url = await create_database(TEST_DATABASE_URL, template=str(migrated_template))
         yield url
-        await _drop_postgres_database(TEST_DATABASE_URL, name)
+        await drop_database(url)
     else:
         path = tmp_path / "teaminbox.db"
-        shutil.copyfile(migrated_template, path)
+        await asyncio.to_thread(shutil.copyfile, migrated_template, path)
         yield f"sqlite://{path}"
 
 
 @pytest.fixture
-def settings(database_url) -> Settings:
-    # Cheap argon2 parameters: still real argon2id hashes, without ~100 ms per login.
-    return replace(
-        Settings(), database_url=database_url, broadcast_url=TEST_BROADCAST_URL,
-        # Each test its own Redis keys and channels: ids restart at 1 in every test database.
-        namespace=f"test-{uuid.uuid4().hex[:12]}",
-        password_hash_time_cost=1, password_hash_memory_kib=1024, password_hash_parallelism=1,
-        gc_tuning=False,  # a test process starts many apps: leave the collector alone
-
-    )
+async def namespace() -> AsyncIterator[str]:
+    """Each test its own Redis keys and channels (ids restart at 1 in every test
+    database); its keys are deleted after it."""
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    yield name
+    if on_redis():
+        await delete_namespace(TEST_BROADCAST_URL, name)
 
 
 @pytest.fixture
-async def app(settings):
-    application = create_app(settings)
+def settings(database_url: str, namespace: str) -> Settings:
+    # Cheap argon2 parameters: still real argon2id hashes, without ~100 ms per login.
+    return replace(
+        Settings(), database_url=database_url, broadcast_url=TEST_BROADCAST_URL, namespace=namespace,
+        password_hash_time_cost=1, password_hash_memory_kib=1024, password_hash_parallelism=1,
+        gc_tuning=False,  # a test process starts many apps: leave the collector alone
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{MARKER}(*paths): run the test on these GraphQL paths only")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Every test whose app serves POST /graphql (through `app` or `client`) runs on each path.
+    if "graphql_path" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker(MARKER)
+        metafunc.parametrize("graphql_path", marker.args if marker else GRAPHQL_PATHS, indirect=True)
+
+
+@pytest.fixture
+def graphql_path(request: pytest.FixtureRequest) -> str:
+    """Which POST /graphql the app serves: `compiled` (the compiled documents in front of
+    the general app, the default) or `general` (the general app alone)."""
+    path: str = request.param
+    return path
+
+
+@pytest.fixture
+async def app(settings: Settings, graphql_path: str) -> AsyncIterator[Starlette]:
+    application = create_app(replace(settings, compiled_documents=graphql_path == COMPILED))
     async with application.router.lifespan_context(application):
         yield application
 
 
 @pytest.fixture
-async def client(app):
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://teaminbox.test") as http:
         yield http

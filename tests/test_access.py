@@ -5,7 +5,10 @@ from dataclasses import dataclass
 import pytest
 
 from models import Notification, Plan, Role
-from tests.support import Member, Team, data, error_codes, gql, inbound, make_team, operation
+from tests.support.documents import operation
+from tests.support.http import data, error_codes, gql
+from tests.support.teams import Member, Team, make_team
+from tests.support.webhook import inbound
 
 THREAD = operation("ConversationThread")
 INBOX = operation("InboxPage")

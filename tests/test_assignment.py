@@ -1,7 +1,10 @@
 """Assigning, reassigning and unassigning over HTTP: one history row per change, none
 for a no-op or a failure, and `expectedAssigneeId` as a compare-and-set."""
 from models import AssignmentEvent, Notification, NotificationKind, Plan, Role
-from tests.support import data, gql, inbound, make_team, operation
+from tests.support.documents import operation
+from tests.support.http import data, gql
+from tests.support.teams import make_team
+from tests.support.webhook import inbound
 
 ASSIGN = operation("AssignConversation")
 THREAD = operation("ConversationThread")

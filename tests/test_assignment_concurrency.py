@@ -3,7 +3,10 @@ the history stays an unbroken chain of owners."""
 import asyncio
 
 from models import AssignmentEvent, Conversation, Role
-from tests.support import data, gql, inbound, make_team, operation
+from tests.support.documents import operation
+from tests.support.http import data, gql
+from tests.support.teams import make_team
+from tests.support.webhook import inbound
 
 ASSIGN = operation("AssignConversation")
 ROUNDS = 10

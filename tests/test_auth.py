@@ -3,7 +3,10 @@ headers, and deactivation taking effect at once."""
 import pytest
 
 from models import Role, Session, User
-from tests.support import PASSWORD, data, error_codes, gql, inbound, login, make_team, operation
+from tests.support.documents import operation
+from tests.support.http import data, error_codes, gql
+from tests.support.teams import PASSWORD, login, make_team
+from tests.support.webhook import inbound
 
 LOGIN = operation("Login")
 LOGOUT = operation("Logout")

@@ -5,7 +5,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -15,13 +14,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import httpx
-import orjson
 import pytest
 
 from server.app import create_app
 from server.settings import Settings
-from server.webhook import sign
-from tests.support import data, gql, operation
+from tests.support.documents import operation
+from tests.support.http import data, gql
+from tests.support.ports import free_port
+from tests.support.webhook import AccountRef, inbound_message, post_inbound
 
 TEAMINBOX = shutil.which("teaminbox", path=str(Path(sys.executable).parent)) or shutil.which("teaminbox")
 STARTUP_TIMEOUT = 60.0
@@ -99,11 +99,8 @@ async def test_create_account_prints_one_json_object_and_its_admin_can_log_in(da
                                    {"email": "boss@acme.example", "password": "longpassword"}))["login"]
             assert login["userErrors"] == []
             viewer = data(await gql(client, operation("Viewer"), token=login["token"]))["viewer"]
-            body = orjson.dumps({"id": "m1", "from": "+14155550123", "to": "+14155550100", "body": "hi"})
-            delivered = await client.post(
-                f"/webhooks/inbound/{created['accountId']}", content=body,
-                headers={"x-signature": sign(created["webhookSecret"], body)},
-            )
+            account = AccountRef(int(created["accountId"]), created["webhookSecret"])
+            delivered = await post_inbound(client, account, inbound_message("+14155550123", "hi", "m1"))
     assert viewer["user"]["id"] == created["adminId"]
     assert viewer["user"]["role"] == "ADMIN"
     assert viewer["account"]["id"] == created["accountId"]
@@ -171,18 +168,12 @@ def test_create_account_with_a_taken_admin_email_fails_and_leaves_no_orphan_acco
     assert count_rows(database_file, "user") == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def running_demo(database_file: Path):
     """`teaminbox serve --demo` on a free port; yields (base_url, stdout text) once /healthz
     answers, and stops the process afterwards."""
     assert TEAMINBOX, "the `teaminbox` console script is not installed (pip install -e .)"
-    port = _free_port()
+    port = free_port()
     out_path, err_path = database_file.with_suffix(".out"), database_file.with_suffix(".err")
     with open(out_path, "w") as out, open(err_path, "w") as err:
         process = subprocess.Popen(

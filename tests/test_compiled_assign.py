@@ -15,7 +15,14 @@ import pytest
 
 from models import Plan, Role
 from schema.compiled import compiled_operation
-from tests.support import data, gql, inbound, make_team, mutate, operation
+from tests.support.documents import operation
+from tests.support.graphql_path import compiled_path_only
+from tests.support.http import data, gql, mutate
+from tests.support.teams import make_team
+from tests.support.webhook import inbound
+
+# Each test compares the compiled path with the general one in the same app.
+pytestmark = compiled_path_only
 
 _phones = count(1)
 GENERAL = "\n# not the exact document: the general path runs it\n"

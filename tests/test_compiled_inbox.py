@@ -11,14 +11,15 @@ import orjson
 import pytest
 
 from models import Plan, Role
-from tests.support import (
-    counting_statements,
-    inbound,
-    make_team,
-    mutate,
-    operation,
-    post_inbound,
-)
+from tests.support.documents import operation
+from tests.support.graphql_path import compiled_path_only
+from tests.support.http import mutate
+from tests.support.statements import counting_statements
+from tests.support.teams import make_team
+from tests.support.webhook import inbound, post_inbound
+
+# Each test compares the compiled path with the general one in the same app.
+pytestmark = compiled_path_only
 
 BASE = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 GENERAL = "\n# not the exact document: the general path runs it\n"

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support import Team, data, gql, inbound, make_team, operation
+from tests.support.documents import operation
+from tests.support.http import data, gql
+from tests.support.teams import Team, make_team
+from tests.support.webhook import inbound
 
 MEMBERS = ("admin", "bob", "carol")
 

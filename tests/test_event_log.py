@@ -9,7 +9,10 @@ from subscriptions.events import (
     MESSAGE_CREATED,
     NOTIFICATION_CREATED,
 )
-from tests.support import data, gql, inbound, make_team, operation, post_inbound
+from tests.support.documents import operation
+from tests.support.http import data, gql
+from tests.support.teams import make_team
+from tests.support.webhook import inbound, post_inbound
 
 ASSIGN = operation("AssignConversation")
 SET_STATUS = operation("SetConversationStatus")

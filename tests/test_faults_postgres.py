@@ -10,27 +10,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
-from schema.events import event_cursor, parse_event_cursor
+from schema.events import event_cursor
 from server.database import serving_url
 from subscriptions.events import CONVERSATION_KINDS
-from tests.instances import (
-    PostgresServer,
-    create_team,
-    data,
-    deployment,
-    fetch_all,
-    gql,
-    operation,
-    post_inbound,
-    skip_reason,
-    stored_events,
-    ws_client,
-)
+from tests.support.cursors import event_seq
+from tests.support.deployment.environment import skip_reason
+from tests.support.deployment.instances import Instance, deployment
+from tests.support.deployment.store import fetch_all, stored_events
+from tests.support.deployment.teams import create_team
+from tests.support.documents import operation
+from tests.support.graphql_ws import GraphQLSocket, Stream, ws_client
+from tests.support.http import data, gql
+from tests.support.services import PostgresServer
+from tests.support.waiting import until
+from tests.support.webhook import inbound, inbound_message, post_inbound
 
 _reason = skip_reason() or PostgresServer.unavailable_reason()
 pytestmark = pytest.mark.skipif(_reason is not None, reason=_reason or "")
@@ -43,19 +42,23 @@ TIMEOUT = 30  # seconds; only turns a hang into a failure
 LEAKS = ("asyncpg", "Traceback", "ConnectionRefused", "postgres", "Errno")
 
 
-class Load:
-    """Requests in a loop until stopped; records how each one ended."""
+Request = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
 
-    def __init__(self) -> None:
+
+class Load:
+    """Requests to one instance in a loop until stopped; records how each one ended."""
+
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
         self.outcomes: list[tuple[str, str, str]] = []  # (kind, "ok" | "unavailable" | "error", text)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
 
-    def run(self, kind: str, request) -> None:
+    def run(self, kind: str, request: Request) -> None:
         self._tasks.append(asyncio.create_task(self._loop(kind, request)))
 
-    async def _loop(self, kind, request) -> None:
-        async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT) as http:
+    async def _loop(self, kind: str, request: Request) -> None:
+        async with self.instance.http(timeout=REQUEST_TIMEOUT) as http:
             while not self._stop.is_set():
                 try:
                     response = await request(http)
@@ -87,25 +90,25 @@ def postgres():
 
 async def test_postgres_restart_fails_requests_cleanly_and_the_server_recovers(tmp_path, postgres):
     async with deployment(tmp_path, 1, database_base_url=postgres.url) as cluster, \
-            httpx.AsyncClient(timeout=REQUEST_TIMEOUT) as http:
+            cluster[0].http(timeout=REQUEST_TIMEOUT) as http:
         instance = cluster[0]
         pid = instance.process.pid
-        team = await create_team(http, cluster.env, instance.http_url)
+        team = await create_team(http, cluster.env)
         admin, bob = team.admin.token, team["bob"]
-        conversation = (await post_inbound(http, instance.http_url, team, "+14155550101")).json()["conversationId"]
-        start_seq = max(e["seq"] for e in await stored_events(cluster.database_url, team.account_id))
+        conversation = (await inbound(http, team.account, "+14155550101"))["conversationId"]
+        start_seq = max(e["seq"] for e in await stored_events(cluster.database_url, team.account.id))
         after = event_cursor(start_seq)
 
         async with ws_client(instance.ws_url, bob.token) as socket:
             stream = await socket.subscribe(INBOX_EVENTS, {"filter": {"scope": "ALL"}, "after": after})
 
             # given: assignments, webhooks and inbox reads keep arriving
-            load, toggle = Load(), iter(range(10**9))
-            load.run("assign", lambda h: h.post(f"{instance.http_url}/graphql", headers={
+            load, toggle = Load(instance), iter(range(10**9))
+            load.run("assign", lambda h: h.post("/graphql", headers={
                 "authorization": f"Bearer {admin}"}, json={"query": ASSIGN, "variables": {
                     "conversationId": conversation, "assigneeId": (bob.id, None)[next(toggle) % 2]}}))
-            load.run("webhook", lambda h: post_inbound(h, instance.http_url, team, "+14155550102"))
-            load.run("read", lambda h: h.post(f"{instance.http_url}/graphql", headers={
+            load.run("webhook", lambda h: post_inbound(h, team.account, inbound_message("+14155550102")))
+            load.run("read", lambda h: h.post("/graphql", headers={
                 "authorization": f"Bearer {bob.token}"}, json={"query": INBOX_PAGE, "variables": {}}))
             try:
                 await wait_for(lambda: load.count("ok") >= 6, "requests to succeed before the outage")
@@ -116,7 +119,7 @@ async def test_postgres_restart_fails_requests_cleanly_and_the_server_recovers(t
                 assert body == {"status": "unavailable", "database": False, "bus": True}
                 failed_before = load.count("unavailable")
                 await wait_for(lambda: load.count("unavailable") >= failed_before + 6, "requests during the outage")
-                assert (await http.get(f"{instance.http_url}/healthz")).status_code == 200
+                assert (await http.get("/healthz")).status_code == 200
 
                 # and: comes back
                 postgres.start()
@@ -136,13 +139,13 @@ async def test_postgres_restart_fails_requests_cleanly_and_the_server_recovers(t
                     assert "temporarily unavailable" in text, (kind, text)
 
             # and: nothing is half-written
-            await assert_changes_are_whole(cluster.database_url, team.account_id)
+            await assert_changes_are_whole(cluster.database_url, team.account.id)
 
             # and: the same process serves and streams again
-            result = data(await gql(http, instance.http_url, ASSIGN, {
+            result = data(await gql(http, ASSIGN, {
                 "conversationId": conversation, "assigneeId": team["carol"].id}, token=admin))
             assert result["assignConversation"]["userErrors"] == []
-            await assert_stream_catches_up(socket, stream, cluster.database_url, team.account_id, start_seq)
+            await assert_stream_catches_up(socket, stream, cluster.database_url, team.account.id, start_seq)
         assert instance.process.pid == pid and instance.running
 
 
@@ -152,22 +155,22 @@ async def test_a_hung_postgres_gets_answers_in_bounded_time(tmp_path, postgres):
     assert {"timeout", "command_timeout"} <= set(parse_qs(urlsplit(serving_url(postgres.url)).query))
     async with deployment(tmp_path, 1, database_base_url=postgres.url,
                           database_options="?timeout=2&command_timeout=2") as cluster, \
-            httpx.AsyncClient(timeout=REQUEST_TIMEOUT) as http:
+            cluster[0].http(timeout=REQUEST_TIMEOUT) as http:
         instance = cluster[0]
-        team = await create_team(http, cluster.env, instance.http_url)
+        team = await create_team(http, cluster.env)
         admin, bob = team.admin.token, team["bob"]
-        conversation = (await post_inbound(http, instance.http_url, team, "+14155550101")).json()["conversationId"]
+        conversation = (await inbound(http, team.account, "+14155550101"))["conversationId"]
         assign = {"conversationId": conversation, "assigneeId": bob.id}
 
         # when: PostgreSQL stops answering (open connections and new ones alike)
         postgres.freeze()
         try:
             answers = await asyncio.gather(
-                http.get(f"{instance.http_url}/readyz"),
-                http.post(f"{instance.http_url}/graphql", json={"query": ASSIGN, "variables": assign},
+                http.get("/readyz"),
+                http.post("/graphql", json={"query": ASSIGN, "variables": assign},
                           headers={"authorization": f"Bearer {admin}"}),
-                post_inbound(http, instance.http_url, team, "+14155550101"),
-                *(http.post(f"{instance.http_url}/graphql", json={"query": INBOX_PAGE},
+                post_inbound(http, team.account, inbound_message("+14155550101")),
+                *(http.post("/graphql", json={"query": INBOX_PAGE},
                             headers={"authorization": f"Bearer {bob.token}"}) for _ in range(8)),
             )
         finally:
@@ -180,16 +183,13 @@ async def test_a_hung_postgres_gets_answers_in_bounded_time(tmp_path, postgres):
 
         # and: the server recovers, with nothing half-written
         await instance.wait_readyz(200, TIMEOUT)
-        result = data(await gql(http, instance.http_url, ASSIGN, assign, token=admin))
+        result = data(await gql(http, ASSIGN, assign, token=admin))
         assert result["assignConversation"]["userErrors"] == []
-        await assert_changes_are_whole(cluster.database_url, team.account_id)
+        await assert_changes_are_whole(cluster.database_url, team.account.id)
 
 
-async def wait_for(check, what: str) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
+async def wait_for(check: Callable[[], bool], what: str) -> None:
+    await until(check, what, timeout=TIMEOUT, interval=0.05)
 
 
 async def assert_changes_are_whole(database_url: str, account_id: int) -> None:
@@ -217,7 +217,8 @@ async def assert_changes_are_whole(database_url: str, account_id: int) -> None:
         assert conversation["version"] == 1 + len(chain) + len(statuses)
 
 
-async def assert_stream_catches_up(socket, stream, database_url: str, account_id: int, start_seq: int) -> None:
+async def assert_stream_catches_up(socket: GraphQLSocket, stream: Stream, database_url: str, account_id: int,
+                                   start_seq: int) -> list[Stream]:
     """The subscriber ends up with every stored conversation event after `start_seq`
     exactly once, in order.
     A subscription that failed while the database was down is resumed from its last
@@ -230,7 +231,7 @@ async def assert_stream_catches_up(socket, stream, database_url: str, account_id
     expected = await log_seqs()
     deadline = time.monotonic() + TIMEOUT
     while True:
-        received = [parse_event_cursor(item["inboxEvents"]["cursor"]) for s in streams for item in s.data
+        received = [event_seq(item["inboxEvents"]["cursor"]) for s in streams for item in s.data
                     if item and "cursor" in item["inboxEvents"]]
         if received[-1:] == expected[-1:] or time.monotonic() > deadline:
             break

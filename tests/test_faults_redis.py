@@ -10,19 +10,17 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from schema.events import event_cursor, parse_event_cursor
+from schema.events import event_cursor
 from subscriptions.events import CONVERSATION_KINDS
-from tests.instances import (
-    create_team,
-    data,
-    deployment,
-    gql,
-    operation,
-    post_inbound,
-    skip_reason,
-    stored_events,
-    ws_client,
-)
+from tests.support.cursors import event_seq
+from tests.support.deployment.environment import skip_reason
+from tests.support.deployment.instances import deployment
+from tests.support.deployment.store import stored_events
+from tests.support.deployment.teams import create_team
+from tests.support.documents import operation
+from tests.support.graphql_ws import Stream, ws_client
+from tests.support.http import data, gql
+from tests.support.webhook import inbound_message, post_inbound
 
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
 
@@ -33,31 +31,30 @@ THREAD = operation("ConversationThread")
 TIMEOUT = 20  # seconds; only turns a hang into a failure (reconnect backoff is capped at 2 s)
 
 
-def cursor_seqs(stream) -> list[int]:
-    return [parse_event_cursor(item["inboxEvents"]["cursor"]) for item in stream.data
-            if "cursor" in item["inboxEvents"]]
+def cursor_seqs(stream: Stream) -> list[int]:
+    return [event_seq(item["inboxEvents"]["cursor"]) for item in stream.data
+            if item is not None and "cursor" in item["inboxEvents"]]
 
 
 async def test_redis_restart_loses_no_event_and_readiness_follows_it(tmp_path):
-    async with deployment(tmp_path, 2) as cluster, httpx.AsyncClient(timeout=10) as http:
-        one, two = cluster[0], cluster[1]
+    async with deployment(tmp_path, 2) as cluster, cluster[0].http() as one, cluster[1].http() as two:
         pids = [instance.process.pid for instance in cluster.instances]
-        team = await create_team(http, cluster.env, one.http_url)
+        team = await create_team(one, cluster.env)
         admin, bob = team.admin.token, team["bob"]
-        after = event_cursor(max([e["seq"] for e in await stored_events(cluster.database_url, team.account_id)],
+        after = event_cursor(max([e["seq"] for e in await stored_events(cluster.database_url, team.account.id)],
                                  default=0))
 
         async def log_seqs() -> list[int]:
-            return [e["seq"] for e in await stored_events(cluster.database_url, team.account_id)
+            return [e["seq"] for e in await stored_events(cluster.database_url, team.account.id)
                     if e["kind"] in CONVERSATION_KINDS]
 
-        async def webhook(instance, phone: str) -> str:
-            response = await post_inbound(http, instance.http_url, team, phone)
+        async def webhook(http: httpx.AsyncClient, phone: str) -> str:
+            response = await post_inbound(http, team.account, inbound_message(phone))
             assert response.status_code == 200, response.text
             return response.json()["conversationId"]
 
-        async def assign(instance, conversation: str, assignee: str | None) -> None:
-            result = data(await gql(http, instance.http_url, ASSIGN,
+        async def assign(http: httpx.AsyncClient, conversation: str, assignee: str | None) -> None:
+            result = data(await gql(http, ASSIGN,
                                     {"conversationId": conversation, "assigneeId": assignee}, token=admin))
             assert result["assignConversation"]["userErrors"] == [], result
 
@@ -67,7 +64,8 @@ async def test_redis_restart_loses_no_event_and_readiness_follows_it(tmp_path):
                 await stream.wait_count(lambda item: "cursor" in item["inboxEvents"], len(expected), TIMEOUT)
                 assert cursor_seqs(stream) == expected  # complete, in order, no duplicate
 
-        async with ws_client(one.ws_url, bob.token) as socket_one, ws_client(two.ws_url, bob.token) as socket_two:
+        async with ws_client(cluster[0].ws_url, bob.token) as socket_one, \
+                ws_client(cluster[1].ws_url, bob.token) as socket_two:
             streams = [await socket.subscribe(INBOX_EVENTS, {"filter": {"scope": "ALL"}, "after": after})
                        for socket in (socket_one, socket_two)]
             # given: live events flow through Redis
@@ -79,10 +77,10 @@ async def test_redis_restart_loses_no_event_and_readiness_follows_it(tmp_path):
             cluster.redis.kill()
 
             # then: both instances say they are not ready (the database still is), and stay alive
-            for instance in cluster.instances:
+            for instance, http in zip(cluster.instances, (one, two), strict=True):
                 body = await instance.wait_readyz(503, TIMEOUT)
                 assert body == {"status": "unavailable", "database": True, "bus": False}
-                assert (await http.get(f"{instance.http_url}/healthz")).status_code == 200
+                assert (await http.get("/healthz")).status_code == 200
 
             # when: changes keep coming during the outage, through both instances
             during = await webhook(two, "+14155550102")
@@ -90,12 +88,12 @@ async def test_redis_restart_loses_no_event_and_readiness_follows_it(tmp_path):
             await webhook(one, "+14155550101")
             await assign(two, conversation, None)
             # and: a member replies (which also ends their typing, kept in Redis)
-            sent = data(await gql(http, one.http_url, SEND_MESSAGE, {"conversationId": conversation, "body": "On it"},
+            sent = data(await gql(one, SEND_MESSAGE, {"conversationId": conversation, "body": "On it"},
                                   token=bob.token))["sendMessage"]
             assert sent["userErrors"] == [] and sent["message"]["body"] == "On it", sent
             assert len(await log_seqs()) == 7  # every change committed to PostgreSQL, once
             # and: the conversation still reads (its typing snapshot is just empty)
-            thread = data(await gql(http, two.http_url, THREAD, {"id": conversation}, token=bob.token))["conversation"]
+            thread = data(await gql(two, THREAD, {"id": conversation}, token=bob.token))["conversation"]
             assert thread["typingUsers"] == [] and thread["timeline"]["edges"]
 
             # and: Redis comes back on the same port

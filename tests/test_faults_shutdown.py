@@ -8,22 +8,19 @@ import asyncio
 import contextlib
 import signal
 
-import httpx
 import pytest
 
-from schema.events import event_cursor, parse_event_cursor
+from schema.events import event_cursor
 from subscriptions.events import CONVERSATION_KINDS
-from tests.instances import (
-    GraphQLSocket,
-    create_team,
-    data,
-    deployment,
-    gql,
-    operation,
-    post_inbound,
-    skip_reason,
-    stored_events,
-)
+from tests.support.cursors import event_seq
+from tests.support.deployment.environment import skip_reason
+from tests.support.deployment.instances import deployment
+from tests.support.deployment.store import stored_events
+from tests.support.deployment.teams import create_team
+from tests.support.documents import operation
+from tests.support.graphql_ws import GraphQLSocket, Stream
+from tests.support.http import data, gql
+from tests.support.webhook import inbound, inbound_message, post_inbound
 
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
 
@@ -34,18 +31,18 @@ TIMEOUT = 20  # seconds; only turns a hang into a failure
 SERVICE_RESTART = 1012  # WebSocket close code: the server is restarting, reconnect
 
 
-def cursor_seqs(streams) -> list[int]:
-    return [parse_event_cursor(item["inboxEvents"]["cursor"]) for stream in streams for item in stream.data
+def cursor_seqs(streams: list[Stream]) -> list[int]:
+    return [event_seq(item["inboxEvents"]["cursor"]) for stream in streams for item in stream.data
             if item and "cursor" in item["inboxEvents"]]
 
 
 async def test_sigterm_closes_sockets_and_clients_resume_on_the_other_instance(tmp_path):
-    async with deployment(tmp_path, 2) as cluster, httpx.AsyncClient(timeout=10) as http:
+    async with deployment(tmp_path, 2) as cluster, cluster[1].http() as http:  # the changes go through instance 2
         one, two = cluster[0], cluster[1]
-        team = await create_team(http, cluster.env, two.http_url)
+        team = await create_team(http, cluster.env)
         admin, bob = team.admin.token, team["bob"]
-        conversation = (await post_inbound(http, two.http_url, team, "+14155550101")).json()["conversationId"]
-        start_seq = max(e["seq"] for e in await stored_events(cluster.database_url, team.account_id))
+        conversation = (await inbound(http, team.account, "+14155550101"))["conversationId"]
+        start_seq = max(e["seq"] for e in await stored_events(cluster.database_url, team.account.id))
         variables = {"filter": {"scope": "ALL"}, "after": event_cursor(start_seq)}
 
         # given: clients subscribed on instance 1, and changes arriving through instance 2
@@ -58,11 +55,11 @@ async def test_sigterm_closes_sockets_and_clients_resume_on_the_other_instance(t
             while not stop.is_set():
                 if made % 2:
                     assignee = (bob.id, team["carol"].id, None)[made % 3]
-                    result = data(await gql(http, two.http_url, ASSIGN,
+                    result = data(await gql(http, ASSIGN,
                                             {"conversationId": conversation, "assigneeId": assignee}, token=admin))
                     assert result["assignConversation"]["userErrors"] == [], result
                 else:
-                    response = await post_inbound(http, two.http_url, team, f"+1415555{made % 7:04d}")
+                    response = await post_inbound(http, team.account, inbound_message(f"+1415555{made % 7:04d}"))
                     assert response.status_code == 200, response.text
                 made += 1
                 await asyncio.sleep(0.03)
@@ -85,7 +82,7 @@ async def test_sigterm_closes_sockets_and_clients_resume_on_the_other_instance(t
                 assert socket.close_code == SERVICE_RESTART
 
             # when: each client reconnects to instance 2 from its last cursor
-            for index, socket in enumerate(sockets):
+            for index in range(len(sockets)):
                 seen = cursor_seqs(histories[index])
                 resumed = GraphQLSocket(two.ws_url, bob.token)
                 sockets[index] = await resumed.connect()
@@ -97,7 +94,7 @@ async def test_sigterm_closes_sockets_and_clients_resume_on_the_other_instance(t
             made = await producer
 
         # then: every client has every stored event after its first cursor, once, in order
-        expected = [e["seq"] for e in await stored_events(cluster.database_url, team.account_id)
+        expected = [e["seq"] for e in await stored_events(cluster.database_url, team.account.id)
                     if e["kind"] in CONVERSATION_KINDS and e["seq"] > start_seq]
         assert made >= 6 and len(expected) >= made
         for history in histories:

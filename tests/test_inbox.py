@@ -7,7 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models import Contact
-from tests.support import data, error_codes, gql, inbound, make_team, operation, post_inbound
+from tests.support.documents import operation
+from tests.support.http import data, error_codes, gql
+from tests.support.teams import make_team
+from tests.support.webhook import inbound, post_inbound
 
 # Customers' messages are delivered with explicit times in the past, so the inbox order
 # (and ties in it) is decided by the test, not by the clock.

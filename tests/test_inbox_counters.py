@@ -11,7 +11,10 @@ from tortoise import connections
 from tortoise.functions import Count
 
 from models import Account, Conversation, ConversationStatus, InboxCount, Role
-from tests.support import gql, inbound, make_team, mutate, operation
+from tests.support.documents import operation
+from tests.support.http import gql, mutate
+from tests.support.teams import make_team
+from tests.support.webhook import inbound
 
 READ_PATH_MIGRATION = importlib.import_module("models.migrations.0002_inbox_read_path").Migration
 

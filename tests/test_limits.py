@@ -8,7 +8,10 @@ import pytest
 
 from models import Message, Role
 from resolvers import members, messages
-from tests.support import data, error_codes, gql, inbound, make_team, operation, post_inbound
+from tests.support.documents import operation
+from tests.support.http import data, error_codes, gql
+from tests.support.teams import make_team
+from tests.support.webhook import inbound, post_inbound
 
 SEND = operation("SendMessage")
 THREAD = operation("ConversationThread")

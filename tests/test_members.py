@@ -8,7 +8,10 @@ from hypothesis import strategies as st
 
 from models import Role, User
 from resolvers.members import initials_of
-from tests.support import data, gql, inbound, login, make_team, operation
+from tests.support.documents import operation
+from tests.support.http import data, gql
+from tests.support.teams import login, make_team
+from tests.support.webhook import inbound
 
 CREATE_USER = operation("CreateUser")
 UPDATE_USER = operation("UpdateUser")

@@ -25,8 +25,11 @@ from resolvers.auth import authenticate
 from schema.app import build_schema
 from schema.context import Context
 from schema.limits import Limits
-from tests.live import running_server, start_cursor
-from tests.support import data, gql, inbound, make_team, operation
+from tests.support.documents import operation
+from tests.support.http import data, gql
+from tests.support.live import running_server, start_cursor
+from tests.support.teams import make_team
+from tests.support.webhook import inbound
 
 CONVERSATION_EVENTS = operation("ConversationEvents")
 INBOX_EVENTS = operation("InboxEvents")

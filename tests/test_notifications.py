@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import data, gql, inbound, make_team, operation
+from tests.support.documents import operation
+from tests.support.http import data, gql
+from tests.support.teams import make_team
+from tests.support.webhook import inbound
 
 PHONE = "+14155550123"
 

@@ -6,10 +6,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
-
 from graphql import OperationDefinitionNode, OperationType, parse, validate
+
 from schema.app import build_schema
-from tests.support import OPERATIONS_DIR, PASSWORD, Team, data, gql, inbound, login, make_team, operation
+from tests.support.documents import OPERATIONS_DIR, operation
+from tests.support.http import data, gql
+from tests.support.teams import PASSWORD, Team, login, make_team
+from tests.support.webhook import inbound
 
 DOCUMENTS = sorted(path.stem for path in OPERATIONS_DIR.glob("*.graphql"))
 

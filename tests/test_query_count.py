@@ -3,7 +3,11 @@ the rows it shows (contact, assignee, last message and its author) come from Dat
 that batch one query per kind, never one per row."""
 from __future__ import annotations
 
-from tests.support import counting_statements, data, gql, inbound, make_team, operation
+from tests.support.documents import operation
+from tests.support.http import data, gql
+from tests.support.statements import counting_statements
+from tests.support.teams import make_team
+from tests.support.webhook import inbound
 
 # Counted for the whole HTTP request: authentication, the page, every loader, the total.
 MAX_INBOX_PAGE_QUERIES = 8

@@ -12,8 +12,11 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.live import running_server, start_cursor
-from tests.support import data, gql, inbound, login, make_team, operation
+from tests.support.documents import operation
+from tests.support.http import data, gql
+from tests.support.live import running_server, start_cursor
+from tests.support.teams import login, make_team
+from tests.support.webhook import inbound
 
 INBOX_EVENTS = operation("InboxEvents")
 UPDATE_USER = operation("UpdateUser")

@@ -14,8 +14,11 @@ from websockets.asyncio.client import connect
 from subscriptions import runtime
 from subscriptions.events import MESSAGE_CREATED, BusEvent
 from subscriptions.feed import OVERFLOWED, FeedSubscriber
-from tests.live import EventCollector, running_server, start_cursor, ws_session
-from tests.support import data, gql, inbound, make_team, operation
+from tests.support.documents import operation
+from tests.support.http import data, gql
+from tests.support.live import EventCollector, running_server, start_cursor, ws_session
+from tests.support.teams import make_team
+from tests.support.webhook import inbound
 
 INBOX_EVENTS = operation("InboxEvents")
 INBOX_COUNTS = operation("InboxCounts")

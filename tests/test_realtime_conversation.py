@@ -8,11 +8,13 @@ import pytest
 from gql import gql as parse
 from gql.transport.exceptions import TransportQueryError
 
-from tests.live import running_server, start_cursor, ws_session
-from tests.live import warm_up as live
-from tests.live import watch_conversation as watch
-from tests.support import inbound, make_team, operation
-from tests.support import mutate as call
+from tests.support.documents import operation
+from tests.support.http import mutate as call
+from tests.support.live import running_server, start_cursor, ws_session
+from tests.support.live import warm_up as live
+from tests.support.live import watch_conversation as watch
+from tests.support.teams import make_team
+from tests.support.webhook import inbound
 
 CONVERSATION_EVENTS = operation("ConversationEvents")
 ASSIGN = operation("AssignConversation")

@@ -10,8 +10,11 @@ from gql import gql as parse
 from gql.transport.exceptions import TransportQueryError
 
 from models import Plan
-from tests.live import EventCollector, running_server, start_cursor, ws_session
-from tests.support import data, gql, inbound, make_team, operation
+from tests.support.documents import operation
+from tests.support.http import data, gql
+from tests.support.live import EventCollector, running_server, start_cursor, ws_session
+from tests.support.teams import make_team
+from tests.support.webhook import inbound
 
 INBOX_EVENTS = operation("InboxEvents")
 NOTIFICATION_ADDED = operation("NotificationAdded")

@@ -2,8 +2,11 @@
 connection of its member exactly once, and never for what the member did themselves."""
 from __future__ import annotations
 
-from tests.live import EventCollector, running_server, start_cursor, ws_session
-from tests.support import data, gql, inbound, make_team, operation
+from tests.support.documents import operation
+from tests.support.http import data, gql
+from tests.support.live import EventCollector, running_server, start_cursor, ws_session
+from tests.support.teams import make_team
+from tests.support.webhook import inbound
 
 NOTIFICATION_ADDED = operation("NotificationAdded")
 NOTIFICATIONS = operation("Notifications")

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from subscriptions import log
-from tests.live import EventCollector, running_server, start_cursor, ws_session
-from tests.support import inbound, make_team, operation
-from tests.support import mutate as call
+from tests.support.documents import operation
+from tests.support.http import mutate as call
+from tests.support.live import EventCollector, running_server, start_cursor, ws_session
+from tests.support.teams import make_team
+from tests.support.webhook import inbound
 
 INBOX_EVENTS = operation("InboxEvents")
 CONVERSATION_EVENTS = operation("ConversationEvents")

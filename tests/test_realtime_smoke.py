@@ -1,6 +1,9 @@
 """A first end-to-end check of the realtime path over a real socket."""
-from tests.live import EventCollector, running_server, start_cursor, ws_session
-from tests.support import data, gql, inbound, make_team, operation
+from tests.support.documents import operation
+from tests.support.http import data, gql
+from tests.support.live import EventCollector, running_server, start_cursor, ws_session
+from tests.support.teams import make_team
+from tests.support.webhook import inbound
 
 
 async def test_assignee_hears_assignment_over_websocket(settings):

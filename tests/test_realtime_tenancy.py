@@ -1,9 +1,11 @@
 """Tenancy over WebSockets: nothing of one account ever reaches another's subscribers."""
 from __future__ import annotations
 
-from tests.live import EventCollector, running_server, start_cursor, ws_session
-from tests.support import inbound, make_team, operation
-from tests.support import mutate as call
+from tests.support.documents import operation
+from tests.support.http import mutate as call
+from tests.support.live import EventCollector, running_server, start_cursor, ws_session
+from tests.support.teams import make_team
+from tests.support.webhook import inbound
 
 INBOX_EVENTS = operation("InboxEvents")
 NOTIFICATION_ADDED = operation("NotificationAdded")

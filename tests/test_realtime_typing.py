@@ -8,10 +8,13 @@ from dataclasses import replace
 
 from starlette.routing import WebSocketRoute
 
-from tests.live import EventCollector, running_server, start_cursor, ws_session
-from tests.live import warm_up as live
-from tests.live import watch_conversation as watch
-from tests.support import data, gql, inbound, make_team, operation
+from tests.support.documents import operation
+from tests.support.http import data, gql
+from tests.support.live import EventCollector, running_server, start_cursor, ws_session
+from tests.support.live import warm_up as live
+from tests.support.live import watch_conversation as watch
+from tests.support.teams import make_team
+from tests.support.webhook import inbound
 
 INBOX_EVENTS = operation("InboxEvents")
 SET_TYPING = operation("SetTyping")

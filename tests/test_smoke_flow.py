@@ -1,5 +1,8 @@
 """One walk through the main path: inbound message, inbox, assignment, thread."""
-from tests.support import data, gql, inbound, make_team, operation
+from tests.support.documents import operation
+from tests.support.http import data, gql
+from tests.support.teams import make_team
+from tests.support.webhook import inbound
 
 
 async def test_inbound_then_assign_shows_in_inbox_counts_and_thread(client):

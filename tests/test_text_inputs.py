@@ -3,7 +3,10 @@ every backend, never a 500, and nothing is stored."""
 import pytest
 
 from models import Account, User
-from tests.support import PASSWORD, data, gql, inbound, make_team, operation
+from tests.support.documents import operation
+from tests.support.http import data, gql
+from tests.support.teams import PASSWORD, make_team
+from tests.support.webhook import inbound
 
 NUL = "bad\x00text"
 

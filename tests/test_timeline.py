@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.support import data, gql, inbound, make_team, operation, post_inbound
+from tests.support.documents import operation
+from tests.support.http import data, gql
+from tests.support.teams import make_team
+from tests.support.webhook import inbound, post_inbound
 
 PHONE = "+14155550123"
 BASE = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)

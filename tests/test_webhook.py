@@ -2,14 +2,16 @@
 conversations and messages; anything refused stores nothing at all."""
 import asyncio
 
-import httpx
 import orjson
 import pytest
 
 from models import Contact, Conversation, ConversationStatus, Event, Message, MessageDirection, Role, StatusEvent
 from resolvers.messages import MAX_BODY_LENGTH
 from server.webhook import sign
-from tests.support import data, gql, inbound, make_team, operation, post_inbound
+from tests.support.documents import operation
+from tests.support.http import data, gql
+from tests.support.teams import make_team
+from tests.support.webhook import inbound, post_inbound, post_webhook
 
 THREAD = operation("ConversationThread")
 
@@ -31,13 +33,6 @@ async def stored_counts() -> dict[str, int]:
         "events": await Event.all().count(),
         "status_events": await StatusEvent.all().count(),
     }
-
-
-async def post_raw(client, account_id, body: bytes, signature: str | None) -> httpx.Response:
-    headers = {"content-type": "application/json"}
-    if signature is not None:
-        headers["x-signature"] = signature
-    return await client.post(f"/webhooks/inbound/{account_id}", content=body, headers=headers)
 
 
 async def test_first_message_creates_contact_conversation_and_message(client):
@@ -261,7 +256,7 @@ async def test_unknown_account_is_refused_like_a_bad_signature(client, account_i
     before = await stored_counts()
 
     # when
-    response = await post_raw(client, account_id, body, sign(team.account.webhook_secret, body))
+    response = await post_webhook(client, account_id, body, sign(team.account.webhook_secret, body))
 
     # then
     assert response.status_code == 401
@@ -282,7 +277,7 @@ async def test_an_account_id_in_another_spelling_is_not_that_account(client, spe
     before = await stored_counts()
 
     # when
-    response = await post_raw(client, lookalike, body, sign(team.account.webhook_secret, body))
+    response = await post_webhook(client, lookalike, body, sign(team.account.webhook_secret, body))
 
     # then
     assert response.status_code == 401
@@ -369,7 +364,7 @@ async def test_malformed_json_is_422_and_nothing_is_stored(client, raw):
     before = await stored_counts()
 
     # when
-    response = await post_raw(client, team.account.id, raw, sign(team.account.webhook_secret, raw))
+    response = await post_webhook(client, team.account.id, raw, sign(team.account.webhook_secret, raw))
 
     # then
     assert response.status_code == 422
@@ -387,7 +382,7 @@ async def test_json_that_is_not_an_object_is_422(client, raw):
     before = await stored_counts()
 
     # when
-    response = await post_raw(client, team.account.id, raw, sign(team.account.webhook_secret, raw))
+    response = await post_webhook(client, team.account.id, raw, sign(team.account.webhook_secret, raw))
 
     # then
     assert response.status_code == 422
@@ -402,7 +397,7 @@ async def test_oversized_request_is_413_and_nothing_is_stored(client, settings):
     before = await stored_counts()
 
     # when
-    response = await post_raw(client, team.account.id, body, sign(team.account.webhook_secret, body))
+    response = await post_webhook(client, team.account.id, body, sign(team.account.webhook_secret, body))
 
     # then
     assert response.status_code == 413

@@ -9,7 +9,10 @@ import asyncio
 
 from models import AssignmentEvent, Event
 from subscriptions.events import CONVERSATION_ASSIGNED
-from tests.support import data, gql, inbound, make_team, mutate, operation
+from tests.support.documents import operation
+from tests.support.http import data, gql, mutate
+from tests.support.teams import make_team
+from tests.support.webhook import inbound
 from tests.test_inbox_counters import actual, counted
 
 ROUNDS = 12

@@ -1,9 +1,10 @@
-"""Private `redis-server` and PostgreSQL servers that a test may stop and start again on
-the same port (the shared ones are never touched)."""
+"""Private `redis-server` and PostgreSQL servers that a test may kill, stop, freeze and
+start again on the same port (the shared ones are never touched)."""
 from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -11,9 +12,22 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.instances._common import _port_open, _stop_process, free_port
+from tests.support.ports import free_port, port_open
 
-# --- private servers ------------------------------------------------------------------
+STOP_TIMEOUT = 15.0  # SIGTERM, then SIGKILL after this
+
+
+def stop_process(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT) -> int:
+    """Send `sig` and wait (SIGKILL past `timeout`); returns the exit code."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+    return process.returncode
+
 
 class RedisServer:
     """A throwaway redis-server on a free port that can be killed and started again there."""
@@ -27,14 +41,20 @@ class RedisServer:
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._process: subprocess.Popen | None = None
 
+    @staticmethod
+    def unavailable_reason() -> str | None:
+        if shutil.which("redis-server") is None:
+            return "redis-server is not on PATH: cannot stop and restart a Redis of its own"
+        return None
+
     def start(self, timeout: float = 10) -> None:
-        self._process = subprocess.Popen(
+        process = self._process = subprocess.Popen(
             [self._binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
-        while not _port_open(self.port):
-            if self._process.poll() is not None or time.monotonic() > deadline:
+        while not port_open(self.port):
+            if process.poll() is not None or time.monotonic() > deadline:
                 self.kill()
                 raise RuntimeError(f"redis-server did not start on port {self.port}")
             time.sleep(0.02)
@@ -42,7 +62,7 @@ class RedisServer:
     def kill(self) -> None:
         """SIGKILL: every client connection drops at once, as in a crash."""
         if self._process is not None:
-            _stop_process(self._process, signal.SIGKILL)
+            stop_process(self._process, signal.SIGKILL)
         self._process = None
 
     def __enter__(self) -> RedisServer:
@@ -58,9 +78,12 @@ class PostgresServer:
     stop and start again. Run as the `postgres` OS user when this process is root."""
 
     def __init__(self) -> None:
+        found = self._find_bin()
+        if found is None:
+            raise RuntimeError(self.unavailable_reason())
+        self._bin = found
         self.port = free_port()
         self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
-        self._bin = self._find_bin()
         self._dir = Path(tempfile.mkdtemp(prefix="teaminbox-pg-"))
         self._data = self._dir / "data"
         self._as_user: list[str] = []
@@ -146,8 +169,6 @@ class PostgresServer:
 
 
 def _user_exists(name: str) -> bool:
-    import pwd
-
     try:
         pwd.getpwnam(name)
         return True

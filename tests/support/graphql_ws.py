@@ -1,5 +1,5 @@
 """A small graphql-transport-ws client (the `websockets` library) that records what it
-receives and when."""
+receives and when; for servers in other processes and for close codes."""
 from __future__ import annotations
 
 import asyncio
@@ -13,8 +13,11 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
-# --- graphql-transport-ws client ----------------------------------------------------------
+TRANSPORT_WS = Subprotocol("graphql-transport-ws")
+LEGACY_WS = Subprotocol("graphql-ws")  # the legacy protocol, which the server refuses
+
 
 class SocketClosed(Exception):
     pass
@@ -37,7 +40,7 @@ class Stream:
         self.completed = False
 
     @property
-    def data(self) -> list[dict]:
+    def data(self) -> list[dict | None]:
         return [item.payload.get("data") for item in self.items]
 
     async def wait_for(self, predicate: Callable[[dict], bool], timeout: float = 10) -> dict:
@@ -91,19 +94,19 @@ class GraphQLSocket:
         self._changed = asyncio.Event()
 
     async def connect(self, timeout: float = 10) -> GraphQLSocket:
-        self._ws = await asyncio.wait_for(
-            connect(self.url, subprotocols=["graphql-transport-ws"], open_timeout=timeout, close_timeout=2,
+        ws = self._ws = await asyncio.wait_for(
+            connect(self.url, subprotocols=[TRANSPORT_WS], open_timeout=timeout, close_timeout=2,
                     max_size=2**22, ping_interval=None), timeout)
         init = {"authorization": f"Bearer {self.token}"} if self.token else {}
-        await self._ws.send(json.dumps({"type": "connection_init", "payload": init}))
-        ack = json.loads(await asyncio.wait_for(self._ws.recv(), timeout))
+        await ws.send(json.dumps({"type": "connection_init", "payload": init}))
+        ack = json.loads(await asyncio.wait_for(ws.recv(), timeout))
         if ack.get("type") != "connection_ack":
             raise AssertionError(f"expected connection_ack, got {ack}")
-        self._reader = asyncio.create_task(self._read())
+        self._reader = asyncio.create_task(self._read(ws))
         return self
 
     async def subscribe(self, query: str, variables: dict | None = None) -> Stream:
-        assert self._ws is not None
+        assert self._ws is not None, "connect() first"
         id_ = str(next(self._ids))
         stream = self.streams[id_] = Stream(self, id_)
         await self._ws.send(json.dumps({"id": id_, "type": "subscribe",
@@ -117,14 +120,13 @@ class GraphQLSocket:
     def _notify(self) -> None:
         self._changed.set()
 
-    async def _read(self) -> None:
-        assert self._ws is not None
+    async def _read(self, ws: ClientConnection) -> None:
         try:
-            async for raw in self._ws:
+            async for raw in ws:
                 message = json.loads(raw)
                 kind, stream = message.get("type"), self.streams.get(message.get("id", ""))
                 if kind == "ping":
-                    await self._ws.send(json.dumps({"type": "pong"}))
+                    await ws.send(json.dumps({"type": "pong"}))
                 elif kind == "next" and stream is not None:
                     stream.items.append(Received(message["payload"], time.time()))
                 elif kind == "error" and stream is not None:
@@ -135,7 +137,7 @@ class GraphQLSocket:
         except ConnectionClosed:
             pass
         finally:
-            self.close_code = self._ws.close_code
+            self.close_code = ws.close_code
             self.closed.set()
             self._notify()
 

@@ -1,20 +1,25 @@
-"""A real server on a free port (uvicorn, in this test's event loop) and real
+"""A real server on a free port (uvicorn, in the test's event loop) and real
 graphql-transport-ws clients (the `gql` package) for end-to-end realtime tests."""
 from __future__ import annotations
 
 import asyncio
-import socket
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 
 import httpx
 import uvicorn
 from gql import Client
 from gql import gql as parse
+from gql.client import AsyncClientSession
 from gql.transport.websockets import WebsocketsTransport
 
+from models import Account
 from server.app import create_app
 from server.settings import Settings
+from tests.support.documents import operation
+from tests.support.ports import free_port
+from tests.support.webhook import inbound
 
 
 async def start_cursor() -> str:
@@ -24,12 +29,6 @@ async def start_cursor() -> str:
     from subscriptions.log import latest_seq
 
     return event_cursor(await latest_seq())
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -43,14 +42,14 @@ class LiveServer:
 
 
 @asynccontextmanager
-async def running_server(settings: Settings):
+async def running_server(settings: Settings) -> AsyncIterator[LiveServer]:
     port = free_port()
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, ws="websockets-sansio", lifespan="on", log_level="warning"
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    for _ in range(500):
+    for _ in range(500):  # uvicorn sets `started` without an event to await: up to 5 s
         if server.started or task.done():
             break
         await asyncio.sleep(0.01)
@@ -74,7 +73,7 @@ def ws_transport(server: LiveServer, token: str | None) -> WebsocketsTransport:
 
 
 @asynccontextmanager
-async def ws_session(server: LiveServer, token: str | None):
+async def ws_session(server: LiveServer, token: str | None) -> AsyncIterator[AsyncClientSession]:
     client = Client(transport=ws_transport(server, token), fetch_schema_from_transport=False)
     async with client as session:
         yield session
@@ -83,12 +82,12 @@ async def ws_session(server: LiveServer, token: str | None):
 class EventCollector:
     """Runs a subscription in the background and collects what it yields."""
 
-    def __init__(self, session, document: str, variables: dict | None = None):
+    def __init__(self, session: AsyncClientSession, document: str, variables: dict | None = None):
         self.items: list[dict] = []
         self._new = asyncio.Condition()
         self._task = asyncio.create_task(self._run(session, document, variables or {}))
 
-    async def _run(self, session, document, variables):
+    async def _run(self, session: AsyncClientSession, document: str, variables: dict) -> None:
         request = parse(document)
         request.variable_values = variables
         async for result in session.subscribe(request):
@@ -96,9 +95,9 @@ class EventCollector:
                 self.items.append(result)
                 self._new.notify_all()
 
-    async def wait_for(self, predicate, timeout: float = 5.0) -> dict:
+    async def wait_for(self, predicate: Callable[[dict], bool], timeout: float = 5.0) -> dict:
         """The first collected item matching `predicate`, waiting up to `timeout`."""
-        async def find():
+        async def find() -> dict:
             async with self._new:
                 while True:
                     for item in self.items:
@@ -112,26 +111,20 @@ class EventCollector:
 
     async def stop(self) -> None:
         self._task.cancel()
-        try:
+        with suppress(asyncio.CancelledError, Exception):
             await self._task
-        except (asyncio.CancelledError, Exception):
-            pass
 
 
-async def watch_conversation(session, conversation_id: str) -> EventCollector:
+async def watch_conversation(session: AsyncClientSession, conversation_id: str) -> EventCollector:
     """conversationEvents from the log's current end (see `start_cursor`)."""
-    from tests.support import operation
-
     return EventCollector(session, operation("ConversationEvents"),
                           {"conversationId": conversation_id, "after": await start_cursor()})
 
 
-async def warm_up(http, account, phone: str, *streams: EventCollector) -> None:
+async def warm_up(http: httpx.AsyncClient, account: Account, phone: str, *streams: EventCollector) -> None:
     """Typing events are live-only: one signalled before a subscription is registered on
     the server is never replayed, so `after` cannot cover it. A warm-up message from the
     customer reaching every stream proves they are registered; it is then forgotten."""
-    from tests.support import inbound
-
     message_id = (await inbound(http, account, phone, "Warm-up"))["messageId"]
 
     def is_warm_up(item: dict) -> bool:
