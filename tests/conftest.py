@@ -21,7 +21,7 @@ from server.database import migrate
 from server.settings import Settings
 from tests.support.databases import create_database, database_name, drop_database, drop_remaining
 from tests.support.environment import TEST_BROADCAST_URL, TEST_DATABASE_URL, on_postgres, on_redis
-from tests.support.graphql_path import COMPILED, GRAPHQL_PATHS, MARKER
+from tests.support.graphql_path import COMPILED, GRAPHQL_PATHS
 from tests.support.redis_keys import delete_namespace
 
 
@@ -76,18 +76,7 @@ def settings(database_url: str, namespace: str) -> Settings:
     )
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", f"{MARKER}(*paths): run the test on these GraphQL paths only")
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    # Every test whose app serves POST /graphql (through `app` or `client`) runs on each path.
-    if "graphql_path" in metafunc.fixturenames:
-        marker = metafunc.definition.get_closest_marker(MARKER)
-        metafunc.parametrize("graphql_path", marker.args if marker else GRAPHQL_PATHS, indirect=True)
-
-
-@pytest.fixture
+@pytest.fixture(params=GRAPHQL_PATHS)
 def graphql_path(request: pytest.FixtureRequest) -> str:
     """Which POST /graphql the app serves: `compiled` (the compiled documents in front of
     the general app, the default) or `general` (the general app alone)."""

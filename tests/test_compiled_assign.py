@@ -21,9 +21,6 @@ from tests.support.http import data, gql, mutate
 from tests.support.teams import make_team
 from tests.support.webhook import inbound
 
-# Each test compares the compiled path with the general one in the same app.
-pytestmark = compiled_path_only
-
 _phones = count(1)
 GENERAL = "\n# not the exact document: the general path runs it\n"
 HISTORY = """query($id: ID!) { conversation(id: $id) { version assignee { id }
@@ -89,6 +86,7 @@ def test_the_exact_document_is_compiled():
     assert compiled_operation(operation("AssignConversation") + GENERAL, None) is None
 
 
+@compiled_path_only  # compares the compiled path with the general one in the same app
 async def test_assign_reassign_unassign_and_no_change(client, team):
     bob, carol = team["bob"], team["carol"]
     # given / when / then: each change gives the same answer and history both ways
@@ -105,6 +103,7 @@ async def test_assign_reassign_unassign_and_no_change(client, team):
     assert body["data"]["assignConversation"]["conversation"]["version"] == 2
 
 
+@compiled_path_only
 async def test_compare_and_set_both_ways(client, team):
     bob, carol = team["bob"], team["carol"]
     body = await assert_twins_agree(client, team, {"assigneeId": carol.id, "expectedAssigneeId": bob.id},
@@ -120,6 +119,7 @@ async def test_compare_and_set_both_ways(client, team):
     assert body["data"]["assignConversation"]["userErrors"] == []
 
 
+@compiled_path_only
 async def test_expected_failures_are_the_same_user_errors(client, team):
     other = await make_team(client)
     await mutate(client, "mutation($id: ID!) { updateUser(userId: $id, input: {active: false}) { userErrors { code } } }",
@@ -138,6 +138,7 @@ async def test_expected_failures_are_the_same_user_errors(client, team):
         assert [e["code"] for e in body["data"]["assignConversation"]["userErrors"]] == [code], variables
 
 
+@compiled_path_only
 async def test_ids_that_are_not_found_alike(client, team):
     other = await make_team(client)
     elsewhere = (await inbound(client, other.account, "+14155550999", "Hi"))["conversationId"]
@@ -150,6 +151,7 @@ async def test_ids_that_are_not_found_alike(client, team):
     assert (await history(client, other, elsewhere))["assignee"] is None  # untouched
 
 
+@compiled_path_only
 async def test_plan_auth_and_odd_variables_get_the_general_answer(client, team):
     starter = await make_team(client, plan=Plan.STARTER)
     conversation_id = (await inbound(client, starter.account, "+14155550998", "Hi"))["conversationId"]
@@ -172,6 +174,7 @@ async def test_plan_auth_and_odd_variables_get_the_general_answer(client, team):
     assert (await history(client, starter, conversation_id))["assignee"] is None
 
 
+@compiled_path_only
 async def test_an_unexpected_failure_is_masked_alike_and_runs_once(client, team, monkeypatch, caplog):
     # given: the history write fails (a defect), on both paths
     import resolvers.assignment

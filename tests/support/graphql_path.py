@@ -1,6 +1,7 @@
 """The two ways POST /graphql can be served (Settings.compiled_documents): the compiled
 documents in front of the general app, or the general Strawberry app alone. The `app`
-and `client` fixtures run every test on both (ids `compiled`, `general`)."""
+and `client` fixtures run every test on both (ids `compiled`, `general`); a conftest may
+override `graphql_path` with a plain fixture to run a directory on one."""
 from __future__ import annotations
 
 import pytest
@@ -9,10 +10,7 @@ COMPILED = "compiled"
 GENERAL = "general"
 GRAPHQL_PATHS = (COMPILED, GENERAL)
 
-# `@pytest.mark.graphql_paths(...)` (on a test or a module) narrows which paths its tests
-# run on (conftest's pytest_generate_tests reads it).
-MARKER = "graphql_paths"
-
 # For tests that compare the compiled path with the general one in a single app, or
 # measure the compiled path itself: on the general app they would compare it with itself.
-compiled_path_only = pytest.mark.graphql_paths(COMPILED)
+# (A direct parametrization overrides the fixture's params; the test must use `app` or `client`.)
+compiled_path_only = pytest.mark.parametrize("graphql_path", [COMPILED])
