@@ -19,7 +19,13 @@ from schema.members import Account, User
 
 T = TypeVar("T")
 
-ERRORS_DESCRIPTION = "Expected failures (empty on success)."
+
+def user_errors_field() -> list[UserError]:
+    """Every payload's `userErrors`: empty unless `MutationPayload.failed` fills it."""
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Expected failures (empty on success)."
+    )
+    return errors
 
 
 class MutationPayload:
@@ -48,25 +54,25 @@ class LoginPayload(MutationPayload):
         default=None, description="Bearer token: send as `Authorization: Bearer <token>`."
     )
     user: User | None = strawberry.field(default=None, description="The member who logged in.")
-    user_errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS_DESCRIPTION)
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of logout.")
 class LogoutPayload(MutationPayload):
     revoked: bool = strawberry.field(default=False, description="Whether the token was revoked.")
-    user_errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS_DESCRIPTION)
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of creating or updating a member.")
 class UserPayload(MutationPayload):
     user: User | None = strawberry.field(default=None, description="The member, as saved.")
-    user_errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS_DESCRIPTION)
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of changing the account's plan or webhook secret.")
 class AccountPayload(MutationPayload):
     account: Account | None = strawberry.field(default=None, description="The account, as saved.")
-    user_errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS_DESCRIPTION)
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of assigning, or of changing a conversation's status.")
@@ -75,7 +81,7 @@ class ConversationPayload(MutationPayload):
         default=None,
         description="The conversation as saved; after ASSIGNMENT_CONFLICT, as it is now (with its current assignee).",
     )
-    user_errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS_DESCRIPTION)
+    user_errors: list[UserError] = user_errors_field()
 
     @classmethod
     async def failed(cls, info: Info, error: DomainError) -> Self:
@@ -91,14 +97,14 @@ class ConversationPayload(MutationPayload):
 @strawberry.type(description="Result of sending a message.")
 class SendMessagePayload(MutationPayload):
     message: Message | None = strawberry.field(default=None, description="The stored outbound message.")
-    user_errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS_DESCRIPTION)
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of marking notifications read.")
 class MarkNotificationsReadPayload(MutationPayload):
     marked: int = strawberry.field(default=0, description="How many notifications changed from unread to read.")
     unread_count: int = strawberry.field(default=0, description="The viewer's unread notifications now.")
-    user_errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS_DESCRIPTION)
+    user_errors: list[UserError] = user_errors_field()
 
     @classmethod
     async def failed(cls, info: Info, error: DomainError) -> Self:
@@ -110,4 +116,4 @@ class MarkNotificationsReadPayload(MutationPayload):
 @strawberry.type(description="Result of a typing signal.")
 class SetTypingPayload(MutationPayload):
     accepted: bool = strawberry.field(default=False, description="Whether the signal was taken.")
-    user_errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS_DESCRIPTION)
+    user_errors: list[UserError] = user_errors_field()
