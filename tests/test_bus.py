@@ -15,6 +15,7 @@ from broadcaster import Event
 from broadcaster._backends.memory import MemoryBackend
 
 from subscriptions.bus import BusSignal, BusUnavailable, EventBus
+from tests.support.waiting import until
 
 TIMEOUT = 5  # seconds; only to turn a hang into a failure
 
@@ -75,14 +76,7 @@ async def next_item(subscription):
 
 
 async def wait_until(condition: Callable[[], bool], what: str) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    try:
-        await asyncio.wait_for(poll(), TIMEOUT)
-    except TimeoutError:
-        pytest.fail(f"timed out waiting until {what}")
+    await until(condition, what, timeout=TIMEOUT)
 
 
 @pytest.fixture
@@ -92,7 +86,8 @@ async def backend():
 
 @pytest.fixture
 async def bus(backend):
-    async with EventBus("memory://", queue_size=8, reconnect_min_delay=0.01, reconnect_max_delay=0.05, backend=backend) as bus:
+    async with EventBus("memory://", queue_size=8, reconnect_min_delay=0.01, reconnect_max_delay=0.05,
+                        backend=backend) as bus:
         yield bus
 
 
@@ -175,7 +170,7 @@ async def test_slow_subscriber_is_overflowed_while_others_keep_receiving(bus):
         sent = [f'{{"seq": {n}}}' for n in range(queue_size * 4)]
         for n, message in enumerate(sent):
             await asyncio.wait_for(bus.publish("account:1", message), TIMEOUT)  # never blocked
-            await wait_until(lambda: len(received) == n + 1, f"message {n} reached the fast subscriber")
+            await wait_until(lambda count=n + 1: len(received) == count, f"message {n} reached the fast subscriber")
             assert slow.pending <= queue_size  # bounded, whatever the slow one does
 
         # then the slow one learns it overflowed, and its stream ends there
@@ -272,7 +267,7 @@ async def test_resubscribed_reaches_a_multi_channel_subscriber_once(bus, backend
 
 async def test_publish_takes_json_strings_only(bus):
     with pytest.raises(TypeError):
-        await bus.publish("account:1", b"bytes")  # type: ignore[arg-type]
+        await bus.publish("account:1", b"bytes")
 
 
 def test_unknown_url_scheme_is_refused():

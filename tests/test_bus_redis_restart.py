@@ -3,82 +3,28 @@ and started again on the same port. Skipped, with the reason, without `redis-ser
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
-import redis
 
 from subscriptions.bus import BusSignal, BusUnavailable, EventBus
+from tests.support.services import RedisServer
+from tests.support.waiting import until
 
 TIMEOUT = 10  # seconds; only to turn a hang into a failure
 
 
-class RedisServer:
-    """A throwaway redis-server that can be stopped and restarted on its port."""
-
-    def __init__(self, binary: str) -> None:
-        self._binary = binary
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self._process = subprocess.Popen(
-            [self._binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            try:
-                redis.Redis(port=self.port, socket_connect_timeout=0.2).ping()
-                return
-            except redis.ConnectionError:
-                if self._process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    pytest.fail(f"redis-server did not start on port {self.port}")
-                time.sleep(0.02)
-
-    def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.kill()
-            self._process.wait(TIMEOUT)
-        self._process = None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not on PATH: cannot stop and restart a Redis for this test")
-    server = RedisServer(binary)
-    server.start()
-    try:
+    reason = RedisServer.unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    with RedisServer() as server:
         yield server
-    finally:
-        server.stop()
 
 
 async def next_item(subscription):
     return await asyncio.wait_for(subscription.__anext__(), TIMEOUT)
-
-
-async def wait_until_unhealthy(bus: EventBus) -> None:
-    async def poll() -> None:
-        while bus.healthy:
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), TIMEOUT)
 
 
 async def test_redis_restart_is_survived_and_subscribers_replay(redis_server):
@@ -90,10 +36,10 @@ async def test_redis_restart_is_survived_and_subscribers_replay(redis_server):
             assert await next_item(subscription) == "before"
 
             # when Redis goes away
-            redis_server.stop()
+            redis_server.kill()
 
             # then the bus says so, and refuses to publish after a short bounded attempt
-            await wait_until_unhealthy(bus)
+            await until(lambda: not bus.healthy, "the bus to notice", timeout=TIMEOUT)
             with pytest.raises(BusUnavailable):
                 await asyncio.wait_for(bus.publish("account:1", "into the void"), TIMEOUT)
 
@@ -108,6 +54,6 @@ async def test_redis_restart_is_survived_and_subscribers_replay(redis_server):
 
 
 async def test_connect_fails_fast_when_redis_is_down(redis_server):
-    redis_server.stop()
+    redis_server.kill()
     with pytest.raises(BusUnavailable):
         await asyncio.wait_for(EventBus(redis_server.url).connect(), TIMEOUT)

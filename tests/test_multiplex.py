@@ -26,9 +26,11 @@ from schema.app import build_schema
 from schema.context import Context
 from schema.limits import Limits
 from tests.support.documents import operation
+from tests.support.graphql_ws import TRANSPORT_WS
 from tests.support.http import data, gql
 from tests.support.live import running_server, start_cursor
 from tests.support.teams import make_team
+from tests.support.waiting import until
 from tests.support.webhook import inbound
 
 CONVERSATION_EVENTS = operation("ConversationEvents")
@@ -76,7 +78,7 @@ class Subscriber:
         self.close_code: int | None = None
 
     async def start(self) -> None:
-        self._socket = await connect(self.server.ws_url, subprotocols=["graphql-transport-ws"])
+        self._socket = await connect(self.server.ws_url, subprotocols=[TRANSPORT_WS])
         init = {"type": "connection_init", "payload": {"authorization": f"Bearer {self.token}"}}
         await self._socket.send(orjson.dumps(init).decode())
         assert json.loads(await self._socket.recv())["type"] == "connection_ack"
@@ -157,12 +159,13 @@ class Pair:
 
     async def wait_for(self, done: Callable[[list[dict]], bool]) -> None:
         """Until `done(payloads)` holds for both."""
+        async def seen(side: Subscriber | Reference) -> None:
+            while not done(side.payloads()):
+                side.changed.clear()
+                await side.changed.wait()
+
         for side in (self.socket, self.reference):
-            async def seen() -> None:
-                while not done(side.payloads()):
-                    side.changed.clear()
-                    await side.changed.wait()
-            await asyncio.wait_for(seen(), TIMEOUT)
+            await asyncio.wait_for(seen(side), TIMEOUT)
 
     async def wait_for_message(self, message_id: str) -> None:
         marker = f'"message": {{"id": "{message_id}"'
@@ -204,13 +207,6 @@ async def finished(http, account, phone: str, pairs: list[Pair]) -> None:
     message_id = (await inbound(http, account, phone, "Last one"))["messageId"]
     for pair in pairs:
         await pair.wait_for_message(message_id)
-
-
-async def eventually(condition: Callable[[], bool]) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-    await asyncio.wait_for(poll(), TIMEOUT)
 
 
 def typename(payload: dict) -> str:
@@ -264,7 +260,8 @@ async def test_conversation_events_are_what_unshared_execution_yields(settings):
         assert kinds == {"MessageAdded", "ConversationAssigned", "TypingChanged", "ConversationStatusChanged"}
         # the same document and variables: byte-identical payloads, for different members
         # too (bob's own typing is not echoed to him), and whatever cursor they resumed from
-        bobs_typing = [raw for raw, payload in zip(carol_full.socket.raw_payloads(), carol_full.socket.payloads())
+        carols = zip(carol_full.socket.raw_payloads(), carol_full.socket.payloads(), strict=True)
+        bobs_typing = [raw for raw, payload in carols
                        if typename(payload) == "TypingChanged" and event_of(payload)["user"]["id"] == bob.id]
         assert bobs_typing
         assert bob_full.socket.raw_payloads() == [raw for raw in carol_full.socket.raw_payloads()
@@ -443,5 +440,6 @@ async def test_thread_watchers_get_their_threads_events_and_the_end_of_their_acc
             await ok(http, operation("UpdateUser"), {"userId": bob.id, "input": {"active": False}}, team.admin.token)
 
             # then: his watch ends with 4403 (over the socket and in the reference alike)
-            await eventually(lambda: watch_a.socket.close_code == watch_a.reference.socket.close_code == 4403)
+            await until(lambda: watch_a.socket.close_code == watch_a.reference.socket.close_code == 4403,
+                        "both sides closed with 4403", timeout=TIMEOUT)
             assert watch_b.socket.close_code is None

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLUnionType
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
-from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLUnionType
 from schema.app import build_schema
 from schema.multiplex import CONTEXT_FIELDS
 

@@ -11,8 +11,10 @@ from contextlib import asynccontextmanager, suppress
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from tests.support.documents import operation
+from tests.support.graphql_ws import LEGACY_WS, TRANSPORT_WS
 from tests.support.http import data, gql
 from tests.support.live import running_server, start_cursor
 from tests.support.teams import login, make_team
@@ -23,8 +25,6 @@ UPDATE_USER = operation("UpdateUser")
 LOGOUT = operation("Logout")
 SET_TYPING = operation("SetTyping")
 THREAD = operation("ConversationThread")
-TRANSPORT_WS = "graphql-transport-ws"
-LEGACY_WS = "graphql-ws"
 FORBIDDEN = 4403
 HANG_GUARD = 5.0
 
@@ -69,8 +69,9 @@ class RawClient:
 
 
 @asynccontextmanager
-async def raw_client(server, subprotocols=(TRANSPORT_WS,)):
-    async with connect(server.ws_url, subprotocols=list(subprotocols), open_timeout=HANG_GUARD, close_timeout=1) as socket:
+async def raw_client(server, subprotocols: tuple[Subprotocol, ...] = (TRANSPORT_WS,)):
+    async with connect(server.ws_url, subprotocols=list(subprotocols), open_timeout=HANG_GUARD,
+                       close_timeout=1) as socket:
         yield RawClient(socket)
 
 

@@ -15,6 +15,7 @@ from subscriptions import runtime
 from subscriptions.events import MESSAGE_CREATED, BusEvent
 from subscriptions.feed import OVERFLOWED, FeedSubscriber
 from tests.support.documents import operation
+from tests.support.graphql_ws import TRANSPORT_WS
 from tests.support.http import data, gql
 from tests.support.live import EventCollector, running_server, start_cursor, ws_session
 from tests.support.teams import make_team
@@ -87,7 +88,7 @@ async def stalled_socket(server, token: str, after: str):
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     raw.setblocking(False)
     await asyncio.get_running_loop().sock_connect(raw, (address.hostname, address.port))
-    client = await connect(server.ws_url, sock=raw, subprotocols=["graphql-transport-ws"], max_queue=1,
+    client = await connect(server.ws_url, sock=raw, subprotocols=[TRANSPORT_WS], max_queue=1,
                            compression=None, open_timeout=HANG_GUARD, close_timeout=1)
     await client.send(orjson.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}).decode())
     assert orjson.loads(await asyncio.wait_for(client.recv(), HANG_GUARD))["type"] == "connection_ack"

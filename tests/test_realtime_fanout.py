@@ -3,8 +3,7 @@ many subscribers watch it (one log read per doorbell, rows and counts shared).""
 from __future__ import annotations
 
 import asyncio
-import logging
-from contextlib import AsyncExitStack, contextmanager
+from contextlib import AsyncExitStack
 
 from schema.event_cache import shared
 from schema.events import MessageAdded, render
@@ -12,38 +11,13 @@ from subscriptions.events import MESSAGE_CREATED, BusEvent
 from tests.support.documents import operation
 from tests.support.http import data, gql
 from tests.support.live import EventCollector, running_server, start_cursor, ws_session
+from tests.support.statements import counting_statements
 from tests.support.teams import make_team
 from tests.support.webhook import inbound
 
 INBOX_EVENTS = operation("InboxEvents")
 ASSIGN = operation("AssignConversation")
 SOCKETS = 5  # subscribers are spread over this many connections (max 20 per connection)
-
-
-class StatementCounter(logging.Handler):
-    """Tortoise logs every statement it runs on `tortoise.db_client` at DEBUG."""
-
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.statements: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        text = record.getMessage().lstrip().upper()
-        if text.startswith(("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")):
-            self.statements.append(record.getMessage())
-
-
-@contextmanager
-def counting_statements():
-    logger = logging.getLogger("tortoise.db_client")
-    counter, level = StatementCounter(), logger.level
-    logger.addHandler(counter)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield counter
-    finally:
-        logger.removeHandler(counter)
-        logger.setLevel(level)
 
 
 async def statements_for_one_message_and_one_assignment(settings, subscribers: int) -> tuple[int, int]:
@@ -58,7 +32,8 @@ async def statements_for_one_message_and_one_assignment(settings, subscribers: i
             collectors: list[EventCollector] = []
             for index in range(SOCKETS):
                 session = await stack.enter_async_context(ws_session(server, members[index % len(members)].token))
-                collectors += [EventCollector(session, INBOX_EVENTS, {"after": after}) for _ in range(subscribers // SOCKETS)]
+                per_socket = subscribers // SOCKETS
+                collectors += [EventCollector(session, INBOX_EVENTS, {"after": after}) for _ in range(per_socket)]
             for collector in collectors:
                 stack.push_async_callback(collector.stop)
 
@@ -78,7 +53,7 @@ async def statements_for_one_message_and_one_assignment(settings, subscribers: i
                                token=team.admin.token))
                 for collector in collectors:
                     await collector.wait_for(counts_after_assignment(collector), timeout=20)
-        return len(on_message.statements), len(on_assignment.statements)
+        return len(on_message), len(on_assignment)
 
 
 def message_with(message_id: str):

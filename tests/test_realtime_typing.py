@@ -3,17 +3,18 @@ stops on expiry, on sending, on `false` and when the typist's last connection cl
 is never echoed to the typist, and shows in `conversation.typingUsers`."""
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 
 from starlette.routing import WebSocketRoute
 
+from server.graphql_view import TeamInboxGraphQL
 from tests.support.documents import operation
 from tests.support.http import data, gql
 from tests.support.live import EventCollector, running_server, start_cursor, ws_session
 from tests.support.live import warm_up as live
 from tests.support.live import watch_conversation as watch
 from tests.support.teams import make_team
+from tests.support.waiting import until
 from tests.support.webhook import inbound
 
 INBOX_EVENTS = operation("InboxEvents")
@@ -186,16 +187,8 @@ async def test_closing_the_typists_last_connection_ends_their_typing(settings):
 def open_connections(server, user_id: str) -> int:
     """How many WebSockets the server counts for a member (its ConnectionTracker)."""
     route = next(route for route in server.server.config.app.routes if isinstance(route, WebSocketRoute))
-    return route.app.connections.count(int(user_id))
-
-
-async def until(condition) -> None:
-    """Bounded wait for server-side bookkeeping that has no event of its own."""
-    for _ in range(500):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached")
+    assert isinstance(route.endpoint, TeamInboxGraphQL)
+    return route.endpoint.connections.count(int(user_id))
 
 
 async def test_closing_one_of_two_connections_keeps_the_typing(settings):
@@ -213,7 +206,7 @@ async def test_closing_one_of_two_connections_keeps_the_typing(settings):
                     await thread.wait_for(typing_of(carol.id, True))
 
                 # when: one tab closes (the server has counted it closed), then a probe
-                await until(lambda: open_connections(server, carol.id) == 1)
+                await until(lambda: open_connections(server, carol.id) == 1, "the server counts one connection")
                 await inbound(http, team.account, "+14155550510", "Probe")
                 await thread.wait_for(lambda item: kind(item) == "MessageAdded")
                 still_typing = await typing_users(http, bob.token, conversation)

@@ -22,6 +22,7 @@ def test_every_type_and_field_of_the_live_schema_has_a_description():
     """GraphiQL shows these; STYLE.md asks for one on every type and field."""
     # given
     from graphql import GraphQLInputObjectType, GraphQLObjectType
+
     from schema.app import build_schema
 
     schema = build_schema()._schema

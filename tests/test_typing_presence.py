@@ -11,6 +11,8 @@ import redis.asyncio as aioredis
 
 from subscriptions.typing_presence import MemoryTypingPresence, TypingChange, TypingPresence, create_typing_presence
 from subscriptions.typing_presence_redis import RedisTypingPresence
+from tests.support.redis_keys import delete_namespace
+from tests.support.waiting import until
 
 REDIS_URL = "redis://127.0.0.1:6379/15"  # a db index of its own, away from anything else
 SHORT_TTL = 0.2
@@ -57,21 +59,11 @@ async def redis_prefix_or_skip() -> str:
     return f"test-typing-{uuid.uuid4().hex}"  # each test gets its own keys
 
 
-async def delete_keys(prefix: str) -> None:
-    client = aioredis.from_url(REDIS_URL)
-    try:
-        keys = [key async for key in client.scan_iter(f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
-
-
 @pytest.fixture
 async def redis_prefix() -> AsyncIterator[str]:
     prefix = await redis_prefix_or_skip()
     yield prefix
-    await delete_keys(prefix)
+    await delete_namespace(REDIS_URL, prefix)
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -95,7 +87,7 @@ async def make_presence(request: pytest.FixtureRequest) -> AsyncIterator[MakePre
     for presence in started:
         await presence.stop()
     if prefix:
-        await delete_keys(prefix)
+        await delete_namespace(REDIS_URL, prefix)
 
 
 async def test_first_true_announces_start(make_presence: MakePresence) -> None:
@@ -274,11 +266,8 @@ async def test_redis_sweepers_race_for_each_expiry_and_one_wins(redis_prefix: st
         for user_id in range(1, 21):
             await servers[user_id % 3].set_typing(ACCOUNT, CONVERSATION, user_id, True)
 
-        async def all_announced() -> None:
-            while sum(len(recorder.changes) for recorder in recorders) < 20:
-                await asyncio.sleep(0.02)
-
-        await asyncio.wait_for(all_announced(), HANG_GUARD)
+        await until(lambda: sum(len(recorder.changes) for recorder in recorders) >= 20, "every expiry announced",
+                    timeout=HANG_GUARD, interval=0.02)
         await asyncio.sleep(SHORT_TTL * 3)  # give a duplicate every chance to show up
         announced = [change.user_id for recorder in recorders for change in recorder.changes]
         assert sorted(announced) == list(range(1, 21))

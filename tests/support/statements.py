@@ -16,7 +16,7 @@ class _StatementCounter(logging.Handler):
         self.statements: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.msg in ("%s: %s", "%s") and record.args:
+        if record.msg in ("%s: %s", "%s") and isinstance(record.args, tuple) and record.args:
             self.statements.append(str(record.args[0]))
 
 
