@@ -111,7 +111,8 @@ async def test_ids_of_another_account_are_not_found_and_change_nothing(client, m
 
 
 @pytest.mark.parametrize("document, variables, changed", [
-    ("CreateUser", {"input": {"email": "new@ours.test", "name": "New Member", "role": "AGENT", "password": "new-password"}},
+    ("CreateUser",
+     {"input": {"email": "new@ours.test", "name": "New Member", "role": "AGENT", "password": "new-password"}},
      "members"),
     ("SetAccountPlan", {"plan": "ENTERPRISE"}, "account"),
     ("RotateWebhookSecret", {}, "account"),
@@ -144,7 +145,8 @@ EVERY_MUTATION = [
     ("markNotificationsRead", "MarkNotificationsRead", lambda ours: {"all": True}),
     ("setTyping", "SetTyping", lambda ours: {"conversationId": ours.conversation_id, "isTyping": True}),
     ("createUser", "CreateUser",
-     lambda ours: {"input": {"email": "new@ours.test", "name": "New Member", "role": "ADMIN", "password": "new-password"}}),
+     lambda ours: {"input": {"email": "new@ours.test", "name": "New Member", "role": "ADMIN",
+                             "password": "new-password"}}),
     ("updateUser", "UpdateUser", lambda ours: {"userId": ours.agent.id, "input": {"role": "ADMIN"}}),
     ("setAccountPlan", "SetAccountPlan", lambda ours: {"plan": "STARTER"}),
     ("rotateWebhookSecret", "RotateWebhookSecret", lambda ours: {}),
@@ -225,7 +227,8 @@ async def test_inbox_and_counts_never_include_another_accounts_conversations(cli
     await inbound(client, theirs.team.account, "+14155550204")
     await inbound(client, theirs.team.account, "+14155550205")
     closed = data(await gql(client, operation("SetConversationStatus"),
-                            {"conversationId": theirs.conversation_id, "status": "CLOSED"}, token=theirs.team.admin.token))
+                            {"conversationId": theirs.conversation_id, "status": "CLOSED"},
+                            token=theirs.team.admin.token))
     assert closed["setConversationStatus"]["userErrors"] == []
     our_members = {ours.team.admin.id, ours.agent.id}
 
@@ -337,7 +340,8 @@ async def test_entry_plan_queries_needing_team_inbox_are_feature_not_in_plan(cli
 @pytest.mark.parametrize("mutation, document, variables", [
     ("assignConversation", "AssignConversation",
      lambda side: {"conversationId": side.conversation_id, "assigneeId": side.team["carol"].id}),
-    ("assignConversation", "AssignConversation", lambda side: {"conversationId": side.conversation_id, "assigneeId": None}),
+    ("assignConversation", "AssignConversation",
+     lambda side: {"conversationId": side.conversation_id, "assigneeId": None}),
     ("setTyping", "SetTyping", lambda side: {"conversationId": side.conversation_id, "isTyping": True}),
     ("markNotificationsRead", "MarkNotificationsRead", lambda side: {"all": True}),
 ])
@@ -373,7 +377,8 @@ async def test_entry_plan_still_lists_replies_and_closes(client):
     sent = data(await gql(client, operation("SendMessage"), {"conversationId": conversation_id, "body": "Shipped"},
                           token=bob))["sendMessage"]
     closed = data(await gql(client, operation("SetConversationStatus"),
-                            {"conversationId": conversation_id, "status": "CLOSED"}, token=bob))["setConversationStatus"]
+                            {"conversationId": conversation_id, "status": "CLOSED"},
+                            token=bob))["setConversationStatus"]
 
     # then
     assert [edge["node"]["id"] for edge in inbox["edges"]] == [conversation_id]
@@ -402,7 +407,8 @@ async def test_upgrading_the_plan_unlocks_the_team_inbox_and_downgrading_locks_i
 
     # and when moved back to the entry plan, the same calls are refused again
     data(await gql(client, operation("SetAccountPlan"), {"plan": "STARTER"}, token=team.admin.token))
-    unassign = await gql(client, operation("AssignConversation"), {**assign, "assigneeId": None}, token=team["bob"].token)
+    unassign = await gql(client, operation("AssignConversation"), {**assign, "assigneeId": None},
+                         token=team["bob"].token)
     assert user_error_codes(unassign, "assignConversation") == ["FEATURE_NOT_IN_PLAN"]
 
 
@@ -446,7 +452,8 @@ async def test_malformed_ids_are_not_found_never_an_internal_error(client, bad):
                                         {"conversationId": side.conversation_id, "assigneeId": bad(side.team.admin.id)},
                                         token=admin),
         "setConversationStatus": await gql(client, operation("SetConversationStatus"),
-                                           {"conversationId": bad(side.conversation_id), "status": "CLOSED"}, token=admin),
+                                           {"conversationId": bad(side.conversation_id), "status": "CLOSED"},
+                                           token=admin),
         "setTyping": await gql(client, operation("SetTyping"),
                                {"conversationId": bad(side.conversation_id), "isTyping": True}, token=admin),
         "updateUser": await gql(client, operation("UpdateUser"),

@@ -1,6 +1,7 @@
 """Assignments racing each other over HTTP: compare-and-set lets exactly one win, and
 the history stays an unbroken chain of owners."""
 import asyncio
+from itertools import pairwise
 
 from models import AssignmentEvent, Conversation, Role
 from tests.support.documents import operation
@@ -39,7 +40,7 @@ async def test_two_members_racing_with_the_same_expectation_let_exactly_one_win(
         )
 
         # then
-        winners = [(r, t) for r, t in zip(results, targets) if r["userErrors"] == []]
+        winners = [(r, t) for r, t in zip(results, targets, strict=True) if r["userErrors"] == []]
         losers = [r for r in results if r["userErrors"] != []]
         assert len(winners) == 1 and len(losers) == 1, f"round {round_}: {results}"
         (won, winner_target), lost = winners[0], losers[0]
@@ -73,7 +74,7 @@ async def test_racing_claims_of_fresh_conversations_expecting_unassigned(client)
         )
 
         # then
-        succeeded = [member for member, r in zip((bob, carol), results) if r["userErrors"] == []]
+        succeeded = [member for member, r in zip((bob, carol), results, strict=True) if r["userErrors"] == []]
         failed = [r for r in results if r["userErrors"] != []]
         assert len(succeeded) == 1 and len(failed) == 1, f"round {round_}: {results}"
         assert [e["code"] for e in failed[0]["userErrors"]] == ["ASSIGNMENT_CONFLICT"]
@@ -100,9 +101,9 @@ async def test_concurrent_reassignments_without_expectation_keep_a_consistent_hi
     rows = await history(conversation_id)
     assert len(rows) == ROUNDS
     assert rows[0].previous_assignee_id is None
-    for prior, row in zip(rows, rows[1:]):
+    for prior, row in pairwise(rows):
         assert row.previous_assignee_id == prior.assignee_id
-    assert sorted(r.assignee_id for r in rows) == sorted(m.user.id for m in members)
+    assert sorted(r.assignee_id for r in rows if r.assignee_id is not None) == sorted(m.user.id for m in members)
     stored = await Conversation.get(id=int(conversation_id))
     assert stored.assignee_id == rows[-1].assignee_id
     assert stored.version == version_before + ROUNDS

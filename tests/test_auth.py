@@ -1,10 +1,13 @@
 """Logins over HTTP: tokens that identify the member, argon2 hashes, logout, bad
 headers, and deactivation taking effect at once."""
+from typing import Any
+
 import pytest
 
 from models import Role, Session, User
 from tests.support.documents import operation
 from tests.support.http import data, error_codes, gql
+from tests.support.orm import column
 from tests.support.teams import PASSWORD, login, make_team
 from tests.support.webhook import inbound
 
@@ -16,7 +19,8 @@ UPDATE_USER = operation("UpdateUser")
 AGENT_ONLY = {"bob": Role.AGENT}
 
 
-async def viewer_of(client, token) -> dict | None:
+async def viewer_of(client, token) -> Any:
+    """The `viewer` object (JSON), None when the token is not a login."""
     return data(await gql(client, VIEWER, token=token))["viewer"]
 
 
@@ -131,7 +135,7 @@ async def test_tokens_are_not_stored_in_clear(client):
     token = team["bob"].token
 
     # when
-    stored = await Session.filter(user_id=team["bob"].user.id).values_list("token_hash", flat=True)
+    stored = await column(Session.filter(user_id=team["bob"].user.id), "token_hash")
 
     # then
     assert stored and token not in stored
@@ -213,7 +217,8 @@ async def test_the_bearer_scheme_is_case_insensitive(client):
     team = await make_team(client, roles=AGENT_ONLY)
 
     # when
-    response = await client.post("/graphql", json={"query": VIEWER}, headers={"authorization": f"bearer {team['bob'].token}"})
+    response = await client.post("/graphql", json={"query": VIEWER},
+                                 headers={"authorization": f"bearer {team['bob'].token}"})
 
     # then
     assert response.json()["data"]["viewer"]["user"]["id"] == team["bob"].id

@@ -56,7 +56,7 @@ async def _digest(account_id: int) -> str:
     for table, (_, id_columns) in DIGESTED.items():
         for row in rows[table]:
             shifted = [value if points_at is None or value is None else value - first_ids[points_at]
-                       for value, points_at in zip(row, id_columns)]
+                       for value, points_at in zip(row, id_columns, strict=True)]
             digest.update(repr(shifted).encode())
     return digest.hexdigest()
 
@@ -153,5 +153,6 @@ async def test_tokens_log_members_in(seeded):
     admin, agent = seeded.member_ids[0], seeded.member_ids[1]
     admin_viewer = await authenticate(seeded.tokens[admin])
     agent_viewer = await authenticate(seeded.tokens[agent])
+    assert admin_viewer is not None and agent_viewer is not None
     assert (admin_viewer.user.id, admin_viewer.user.role.value) == (admin, "ADMIN")
     assert (agent_viewer.user.id, agent_viewer.account.id) == (agent, seeded.account_id)

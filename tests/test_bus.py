@@ -168,9 +168,12 @@ async def test_slow_subscriber_is_overflowed_while_others_keep_receiving(bus):
 
         # when four queues' worth is published
         sent = [f'{{"seq": {n}}}' for n in range(queue_size * 4)]
+        def received_count(count: int) -> Callable[[], bool]:
+            return lambda: len(received) == count
+
         for n, message in enumerate(sent):
             await asyncio.wait_for(bus.publish("account:1", message), TIMEOUT)  # never blocked
-            await wait_until(lambda count=n + 1: len(received) == count, f"message {n} reached the fast subscriber")
+            await wait_until(received_count(n + 1), f"message {n} reached the fast subscriber")
             assert slow.pending <= queue_size  # bounded, whatever the slow one does
 
         # then the slow one learns it overflowed, and its stream ends there

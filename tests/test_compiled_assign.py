@@ -23,6 +23,7 @@ from tests.support.webhook import inbound
 
 _phones = count(1)
 GENERAL = "\n# not the exact document: the general path runs it\n"
+DEACTIVATE = "mutation($id: ID!) { updateUser(userId: $id, input: {active: false}) { userErrors { code } } }"
 HISTORY = """query($id: ID!) { conversation(id: $id) { version assignee { id }
   assignmentHistory { actor { id } assignee { id } previousAssignee { id } note } } }"""
 
@@ -122,8 +123,7 @@ async def test_compare_and_set_both_ways(client, team):
 @compiled_path_only
 async def test_expected_failures_are_the_same_user_errors(client, team):
     other = await make_team(client)
-    await mutate(client, "mutation($id: ID!) { updateUser(userId: $id, input: {active: false}) { userErrors { code } } }",
-                 {"id": team["erin"].id}, team.admin.token)
+    await mutate(client, DEACTIVATE, {"id": team["erin"].id}, team.admin.token)
     cases = [
         ({"assigneeId": "999999"}, team.admin.token, "NOT_FOUND"),
         ({"assigneeId": other.admin.id}, team.admin.token, "NOT_FOUND"),  # another account's member

@@ -27,7 +27,8 @@ GENERAL = "\n# not the exact document: the general path runs it\n"
 COMPILED_INBOX_VIEW_STATEMENTS = 4
 
 
-async def answer(client, document: str, variables: dict | None, token: str | None, operation_name=None) -> tuple[int, bytes]:
+async def answer(client, document: str, variables: dict | None, token: str | None,
+                 operation_name=None) -> tuple[int, bytes]:
     headers = {"authorization": f"Bearer {token}"} if token else {}
     body = {"query": document, "variables": variables, **({"operationName": operation_name} if operation_name else {})}
     response = await client.post("/graphql", json=body, headers=headers)
@@ -79,10 +80,10 @@ async def busy_team(client):
         if i % 5 == 4:
             await mutate(client, operation("SetConversationStatus"),
                          {"conversationId": conversation_id, "status": "CLOSED"}, team["carol"].token)
-    await mutate(client, "mutation($id: ID!) { updateUser(userId: $id, input: {name: \"aaron lower\"}) { userErrors { code } } }",
-                 {"id": team["carol"].id}, team.admin.token)
-    await mutate(client, "mutation($id: ID!) { updateUser(userId: $id, input: {active: false}) { userErrors { code } } }",
-                 {"id": team["erin"].id}, team.admin.token)
+    await mutate(client, operation("UpdateUser"), {"userId": team["carol"].id, "input": {"name": "aaron lower"}},
+                 team.admin.token)
+    await mutate(client, operation("UpdateUser"), {"userId": team["erin"].id, "input": {"active": False}},
+                 team.admin.token)
     return team
 
 
@@ -118,7 +119,8 @@ async def test_the_page_shows_what_the_fixture_built(client, busy_team):
     counts = body["data"]["inboxCounts"]
     # 14 conversations, two of them (4 and 9) closed: 12 open, newest activity first.
     assert len(nodes) == 12
-    assert [node["lastActivityAt"] for node in nodes] == sorted((node["lastActivityAt"] for node in nodes), reverse=True)
+    activity = [node["lastActivityAt"] for node in nodes]
+    assert activity == sorted(activity, reverse=True)
     assert any(node["lastMessage"]["direction"] == "OUTBOUND" and node["lastMessage"]["author"] for node in nodes)
     assert any(node["assignee"] is None for node in nodes)
     assert counts["all"] == 12 == counts["unassigned"] + sum(entry["count"] for entry in counts["byAssignee"])
@@ -210,9 +212,10 @@ async def test_a_plan_without_the_feature_gets_the_general_answer(client):
 
 
 async def test_operation_name_must_match(client, busy_team):
-    body = await assert_same(client, "InboxView", {"status": "OPEN"}, busy_team["bob"].token, operation_name="InboxView")
+    bob = busy_team["bob"].token
+    body = await assert_same(client, "InboxView", {"status": "OPEN"}, bob, operation_name="InboxView")
     assert body["data"]["inbox"]["edges"]
-    compiled, general = await both(client, "InboxView", {"status": "OPEN"}, busy_team["bob"].token, operation_name="Other")
+    compiled, general = await both(client, "InboxView", {"status": "OPEN"}, bob, operation_name="Other")
     assert compiled == general
     assert compiled[0] == 400
 
@@ -224,7 +227,8 @@ async def test_malformed_bodies_still_reach_the_general_path(client, busy_team):
         response = await client.post("/graphql", content=raw, headers=headers)
         assert response.status_code == 400, (raw, response.status_code)
     # Variables that are not an object, even falsy ones, are the general path's to judge.
-    for variables in ([], 0, "", False):
+    falsy: tuple[object, ...] = ([], 0, "", False)
+    for variables in falsy:
         compiled = await client.post("/graphql", headers=headers, content=orjson.dumps(
             {"query": operation("InboxPage"), "variables": variables}))
         general = await client.post("/graphql", headers=headers, content=orjson.dumps(
@@ -249,8 +253,8 @@ async def test_counts_follow_writes(client, busy_team):
     team = busy_team
     before = (await assert_same(client, "InboxCounts", {"status": "OPEN"}, team["bob"].token))["data"]["inboxCounts"]
     conversation_id = (await inbound(client, team.account, "+14155558888", "New here"))["conversationId"]
-    await mutate(client, operation("AssignConversation"), {"conversationId": conversation_id, "assigneeId": team["bob"].id},
-                 team.admin.token)
+    await mutate(client, operation("AssignConversation"),
+                 {"conversationId": conversation_id, "assigneeId": team["bob"].id}, team.admin.token)
     after = (await assert_same(client, "InboxCounts", {"status": "OPEN"}, team["bob"].token))["data"]["inboxCounts"]
     assert after["all"] == before["all"] + 1
     assert after["mine"] == before["mine"] + 1

@@ -92,7 +92,8 @@ class Inbox:
 
     async def listed(self, token: str, filter: dict) -> set[str]:
         """Every conversation id the inbox view lists, paging to the end."""
-        seen, after = [], None
+        seen: list[str] = []
+        after = None
         while True:
             page = data(await gql(self.client, operation("InboxPage"),
                                   {"filter": filter, "first": 7, "after": after}, token=token))["inbox"]

@@ -59,7 +59,8 @@ async def test_assignment_by_someone_else_logs_assigned_and_a_notification_for_t
     assert assigned.payload["version"] == result["conversation"]["version"]
     assert assigned.payload["assignment_event_id"] == history.id
     assert notified.user_id == bob.user.id
-    assert notified.payload == {"notification_id": notification.id, "kind": "ASSIGNED", "conversation_id": conversation_id}
+    assert notified.payload == {"notification_id": notification.id, "kind": "ASSIGNED",
+                                "conversation_id": conversation_id}
     assert mark < assigned.seq < notified.seq
 
 
@@ -246,13 +247,15 @@ async def test_failed_mutations_and_refused_deliveries_log_nothing(client):
         await assign(client, team.admin.token, conversation_id, other["bob"].id),
         await assign(client, team["ann"].token, conversation_id, carol.id),
         await assign(client, other.admin.token, conversation_id, other["bob"].id),
-        data(await gql(client, SEND, {"conversationId": conversation_id, "body": "  "}, token=bob.token))["sendMessage"],
+        data(await gql(client, SEND, {"conversationId": conversation_id, "body": "  "},
+                       token=bob.token))["sendMessage"],
         data(await gql(client, SET_STATUS, {"conversationId": conversation_id, "status": "CLOSED"},
                        token=team["ann"].token))["setConversationStatus"],
     ]
     refused = [
         await post_inbound(client, team.account, {"id": "x", "from": "+14155550123", "to": "+14155550100", "body": ""}),
-        await post_inbound(client, team.account, {"id": "y", "from": "+14155550123", "to": "+14155550100", "body": "hi"},
+        await post_inbound(client, team.account,
+                           {"id": "y", "from": "+14155550123", "to": "+14155550100", "body": "hi"},
                            secret=other.account.webhook_secret),
     ]
 
@@ -324,6 +327,7 @@ async def test_racing_changes_log_exactly_the_events_of_what_was_committed(clien
     events = await events_after(mark, team.account.id)
     history = await AssignmentEvent.filter(conversation_id=int(conversation_id))
     messages = await Message.filter(conversation_id=int(conversation_id), external_id="dup")
-    assert [e.payload["assignment_event_id"] for e in events if e.kind == CONVERSATION_ASSIGNED] == [h.id for h in history]
+    logged = [e.payload["assignment_event_id"] for e in events if e.kind == CONVERSATION_ASSIGNED]
+    assert logged == [h.id for h in history]
     assert [e.payload["message_id"] for e in events if e.kind == MESSAGE_CREATED] == [m.id for m in messages]
     assert len(history) == 1 and len(messages) == 1

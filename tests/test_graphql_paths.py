@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from server import compiled_route
+from schema.compiled import compiled_operation
 from server.compiled_route import CompiledOperations
 from tests.support.documents import operation
 from tests.support.graphql_path import COMPILED
@@ -20,14 +20,12 @@ async def test_only_the_compiled_path_answers_a_compiled_document(client, app, g
     team = await make_team(client)
     await inbound(client, team.account, "+14155550123", "Hello")
     looked_up: list[str | None] = []
-    lookup = compiled_route.compiled_operation
-
     def spy(query, operation_name):
-        found = lookup(query, operation_name)
+        found = compiled_operation(query, operation_name)
         looked_up.append(found.name if found else None)
         return found
 
-    monkeypatch.setattr(compiled_route, "compiled_operation", spy)
+    monkeypatch.setattr("server.compiled_route.compiled_operation", spy)  # where the front looks documents up
 
     # when: InboxView, a document with a compiled form
     with counting_statements() as statements:

@@ -39,7 +39,8 @@ async def deliver(client, account, number: str, received_at: datetime | None = N
     return response.json()["conversationId"]
 
 
-async def inbox(client, token: str, filter: dict | None = None, first: int | None = None, after: str | None = None) -> dict:
+async def inbox(client, token: str, filter: dict | None = None, first: int | None = None,
+                after: str | None = None) -> dict:
     variables = {"filter": filter, "first": first, "after": after}
     return data(await gql(client, operation("InboxPage"), variables, token=token))["inbox"]
 
@@ -84,7 +85,8 @@ async def conversations(client, account, count: int, *, same_time_every: int = 1
 async def test_default_view_is_open_conversations_of_everyone_newest_activity_first(client):
     # given
     team = await make_team(client)
-    oldest, middle, newest = [await deliver(client, team.account, phone(i), BASE + timedelta(minutes=i)) for i in range(3)]
+    oldest, middle, newest = [await deliver(client, team.account, phone(i), BASE + timedelta(minutes=i))
+                              for i in range(3)]
     closed = await deliver(client, team.account, phone(9), BASE + timedelta(minutes=9))
     await assign(client, team.admin.token, middle, team["bob"].id)
     await set_status(client, team.admin.token, closed, "CLOSED")
@@ -101,7 +103,8 @@ async def test_default_view_is_open_conversations_of_everyone_newest_activity_fi
 async def test_an_inbound_message_moves_its_conversation_to_the_top(client):
     # given
     team = await make_team(client)
-    oldest, middle, newest = [await deliver(client, team.account, phone(i), BASE + timedelta(minutes=i)) for i in range(3)]
+    oldest, middle, newest = [await deliver(client, team.account, phone(i), BASE + timedelta(minutes=i))
+                              for i in range(3)]
 
     # when
     await deliver(client, team.account, phone(0), body="Any news?")

@@ -71,8 +71,8 @@ async def test_deactivating_a_member_moves_their_count_to_unassigned(client):
     assert (await counted(team.account))[("OPEN", team["bob"].user.id)] == 3
 
     # when
-    await mutate(client, "mutation($id: ID!) { updateUser(userId: $id, input: {active: false}) { userErrors { code } } }",
-                 {"id": team["bob"].id}, team.admin.token)
+    await mutate(client, operation("UpdateUser"), {"userId": team["bob"].id, "input": {"active": False}},
+                 team.admin.token)
 
     # then
     assert await counted(team.account) == await actual(team.account) == {("OPEN", 0): 3}

@@ -63,7 +63,8 @@ async def test_a_query_over_the_depth_limit_is_refused_and_not_run(client, setti
     team, conversation_id = await team_with_conversation(client)
 
     # when
-    result = await gql(client, nested_send(settings.max_query_depth + 1), {"c": conversation_id}, token=team.admin.token)
+    result = await gql(client, nested_send(settings.max_query_depth + 1), {"c": conversation_id},
+                       token=team.admin.token)
 
     # then
     assert result["data"] is None
@@ -234,7 +235,8 @@ async def test_a_body_over_the_limit_is_413_for_graphql(client, settings):
 async def test_a_body_over_the_limit_without_a_length_is_413(client, settings):
     # given
     team, conversation_id = await team_with_conversation(client)
-    payload = orjson.dumps({"query": SEND, "variables": {"conversationId": conversation_id, "body": "x" * settings.max_body_bytes}})
+    payload = orjson.dumps({"query": SEND, "variables": {"conversationId": conversation_id,
+                                                         "body": "x" * settings.max_body_bytes}})
 
     async def chunks():
         for start in range(0, len(payload), 16 * 1024):

@@ -189,7 +189,8 @@ async def test_the_last_active_admin_cannot_demote_or_deactivate_themselves(clie
     assert codes(result) == ["FORBIDDEN"]
     row = await User.get(id=team.admin.user.id)
     assert (row.role, row.active) == (Role.ADMIN, True)
-    assert data(await gql(client, operation("CurrentUser"), token=team.admin.token))["viewer"]["user"]["role"] == "ADMIN"
+    viewer = data(await gql(client, operation("CurrentUser"), token=team.admin.token))["viewer"]
+    assert viewer["user"]["role"] == "ADMIN"
 
 
 @pytest.mark.parametrize("change", [{"role": "AGENT"}, {"active": False}])
@@ -226,7 +227,7 @@ async def test_deactivating_a_member_unassigns_their_conversations_with_history(
     team = await make_team(client)
     bob, carol = team["bob"], team["carol"]
     conversations = [(await inbound(client, team.account, f"+1415555012{i}"))["conversationId"] for i in range(3)]
-    for conversation_id, member in zip(conversations, [bob, bob, carol]):
+    for conversation_id, member in zip(conversations, [bob, bob, carol], strict=True):
         assigned = data(await gql(client, ASSIGN, {"conversationId": conversation_id, "assigneeId": member.id},
                                   token=team.admin.token))["assignConversation"]
         assert assigned["userErrors"] == []

@@ -28,7 +28,8 @@ TYPING_USERS = "query($id: ID!) { conversation(id: $id) { typingUsers { id } } }
 TIMEOUT = 15  # seconds; only turns a hang into a failure
 
 
-def typename(item: dict) -> str:
+def typename(item: dict | None) -> str:
+    assert item is not None, "a payload without data"
     return item["inboxEvents"]["__typename"]
 
 

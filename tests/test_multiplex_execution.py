@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections import Counter
+from collections.abc import AsyncGenerator
+from typing import Any
 
 import strawberry
 
@@ -42,7 +44,7 @@ class Query:
 @strawberry.type
 class Subscription:
     @strawberry.subscription
-    async def items(self, info: strawberry.Info, channel: str) -> Item:
+    async def items(self, info: strawberry.Info, channel: str) -> AsyncGenerator[Item, None]:
         while True:
             yield await info.context["queue"].get()
 
@@ -56,14 +58,15 @@ TIMELINE = 'subscription { items(channel: "t") { value timeline } }'
 class Sub:
     def __init__(self, document: str, variables: dict | None = None, offset: int = 0):
         self.document, self.variables = document, variables
-        self.context = {"queue": asyncio.Queue(), "offset": offset}
+        self.queue: asyncio.Queue[Item] = asyncio.Queue()
+        self.context: dict[str, Any] = {"queue": self.queue, "offset": offset}
 
     async def start(self) -> Sub:
         self.stream = await SCHEMA.subscribe(self.document, variable_values=self.variables, context_value=self.context)
         return self
 
     async def receive(self, item: Item):
-        self.context["queue"].put_nowait(item)
+        self.queue.put_nowait(item)
         return await self.stream.__anext__()
 
     async def close(self) -> None:
@@ -73,11 +76,13 @@ class Sub:
 async def test_subscribers_of_the_same_selection_share_one_execution():
     # given
     calls.clear()
-    subs = [await Sub(*spec).start() for spec in [
-        (SHARED, {"c": "a"}), (SHARED, {"c": "b"}), (SHARED, {"c": "c"}),  # root arguments differ only
-        (DOUBLE_IF, {"c": "a", "d": True}), (DOUBLE_IF, {"c": "z", "d": True}), (DOUBLE_IF, {"c": "a", "d": False}),
+    specs: list[tuple[str, dict | None, int]] = [
+        (SHARED, {"c": "a"}, 0), (SHARED, {"c": "b"}, 0), (SHARED, {"c": "c"}, 0),  # root arguments differ only
+        (DOUBLE_IF, {"c": "a", "d": True}, 0), (DOUBLE_IF, {"c": "z", "d": True}, 0),
+        (DOUBLE_IF, {"c": "a", "d": False}, 0),
         (TIMELINE, None, 10), (TIMELINE, None, 20),
-    ]]
+    ]
+    subs = [await Sub(*spec).start() for spec in specs]
     item = Item(value=21)
 
     # when: every subscriber receives the same event object

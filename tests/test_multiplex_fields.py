@@ -27,6 +27,7 @@ def _named(type_):
 def below_subscriptions(schema: GraphQLSchema) -> list[GraphQLObjectType]:
     """Every object type an event's execution can reach."""
     seen: dict[str, GraphQLObjectType] = {}
+    assert schema.subscription_type is not None
     pending = [_named(field.type) for field in schema.subscription_type.fields.values()]
     while pending:
         type_ = pending.pop()

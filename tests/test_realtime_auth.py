@@ -43,7 +43,8 @@ class RawClient:
         await self.send({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"} if token else {}})
 
     async def subscribe(self, operation_id: str, document: str, variables: dict | None = None) -> None:
-        await self.send({"id": operation_id, "type": "subscribe", "payload": {"query": document, "variables": variables or {}}})
+        await self.send({"id": operation_id, "type": "subscribe",
+                         "payload": {"query": document, "variables": variables or {}}})
 
     async def receive(self) -> dict:
         message = orjson.loads(await asyncio.wait_for(self.socket.recv(), HANG_GUARD))
@@ -158,7 +159,8 @@ async def test_legacy_graphql_ws_protocol_is_refused(settings):
         async with raw_client(server, subprotocols=(LEGACY_WS,)) as client:
             negotiated = client.socket.subprotocol
             with suppress(ConnectionClosed):  # the legacy protocol's own handshake message
-                await client.send({"type": "connection_init", "payload": {"authorization": f"Bearer {team.admin.token}"}})
+                await client.send({"type": "connection_init",
+                                   "payload": {"authorization": f"Bearer {team.admin.token}"}})
             code = await client.close_code()
 
         # then
@@ -178,7 +180,8 @@ async def test_deactivated_member_loses_their_subscriptions(settings):
             await client.wait_for(is_event("inbox", "MessageAdded", first))
 
             # when
-            result = data(await gql(http, UPDATE_USER, {"userId": bob.id, "input": {"active": False}}, token=team.admin.token))
+            result = data(await gql(http, UPDATE_USER, {"userId": bob.id, "input": {"active": False}},
+                                    token=team.admin.token))
             assert result["updateUser"]["userErrors"] == []
 
             # then

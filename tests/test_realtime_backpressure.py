@@ -39,6 +39,13 @@ def message_event(seq: int) -> BusEvent:
     return BusEvent(kind=MESSAGE_CREATED, account_id=1, seq=seq, conversation_id=1, payload={"message_id": seq})
 
 
+def next_event(subscriber: FeedSubscriber) -> BusEvent:
+    """The next queued event, which must be one (not the overflow marker)."""
+    item = subscriber.queue.get_nowait()
+    assert isinstance(item, BusEvent), item
+    return item
+
+
 def test_feed_subscriber_that_never_reads_overflows_while_another_gets_everything():
     # given
     slow = FeedSubscriber(lambda event: True, queue_size=QUEUE_SIZE)
@@ -50,7 +57,7 @@ def test_feed_subscriber_that_never_reads_overflows_while_another_gets_everythin
         event = message_event(seq)
         slow.offer(event)
         fast.offer(event)
-        received.append(fast.queue.get_nowait())
+        received.append(next_event(fast))
         assert slow.queue.qsize() <= QUEUE_SIZE
         assert slow.overflowed is (seq > QUEUE_SIZE)
 
@@ -71,11 +78,13 @@ def test_feed_subscriber_holds_exactly_queue_size_events_before_overflowing():
 
     # then
     assert not subscriber.overflowed
-    assert [subscriber.queue.get_nowait().seq for _ in range(QUEUE_SIZE)] == list(range(1, QUEUE_SIZE + 1))
+    assert [next_event(subscriber).seq for _ in range(QUEUE_SIZE)] == list(range(1, QUEUE_SIZE + 1))
 
 
 def feed_subscribers(account_id: int) -> set[FeedSubscriber]:
-    feed = runtime.current().feeds._feeds.get(account_id)
+    realtime = runtime.current()
+    assert realtime is not None, "no app is running"
+    feed = realtime.feeds._feeds.get(account_id)
     return set(feed.subscribers) if feed else set()
 
 
@@ -90,7 +99,8 @@ async def stalled_socket(server, token: str, after: str):
     await asyncio.get_running_loop().sock_connect(raw, (address.hostname, address.port))
     client = await connect(server.ws_url, sock=raw, subprotocols=[TRANSPORT_WS], max_queue=1,
                            compression=None, open_timeout=HANG_GUARD, close_timeout=1)
-    await client.send(orjson.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}).decode())
+    init = {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
+    await client.send(orjson.dumps(init).decode())
     assert orjson.loads(await asyncio.wait_for(client.recv(), HANG_GUARD))["type"] == "connection_ack"
     await client.send(orjson.dumps({"id": "slow", "type": "subscribe", "payload": {
         "query": WIDE_INBOX_EVENTS, "variables": {"after": after}}}).decode())
@@ -142,7 +152,8 @@ async def test_slow_subscriber_is_dropped_with_bounded_memory_while_others_get_e
                     break
         finally:
             await slow.close()
-        nexts = [frame["payload"]["data"]["inboxEvents"]["__typename"] for frame in slow_frames if frame["type"] == "next"]
+        nexts = [frame["payload"]["data"]["inboxEvents"]["__typename"] for frame in slow_frames
+                 if frame["type"] == "next"]
         assert nexts[-1] == "ResyncRequired"
         assert slow_frames[-1] == {"id": "slow", "type": "complete"}
         assert len(nexts) < len(sent)

@@ -46,7 +46,7 @@ async def set_status(http, token: str, conversation_id: str, status: str) -> Non
 
 
 async def subscribe(session, scope: dict | None = None) -> EventCollector:
-    variables = {"after": await start_cursor()}
+    variables: dict[str, object] = {"after": await start_cursor()}
     if scope is not None:
         variables["filter"] = scope
     return EventCollector(session, INBOX_EVENTS, variables)
@@ -180,8 +180,10 @@ async def test_counts_changed_after_assignments_match_the_inbox_counts_query(set
         counts = event(view.items[-1])["counts"]
         expected = data(await gql(http, INBOX_COUNTS, {"status": "OPEN"}, token=bob.token))["inboxCounts"]
         assert counts["status"] == expected["status"] == "OPEN"
-        assert (counts["all"], counts["unassigned"], counts["mine"]) == (expected["all"], expected["unassigned"], expected["mine"]) == (3, 1, 1)
-        assert counts["byAssignee"] == [{"user": {"id": row["user"]["id"]}, "count": row["count"]} for row in expected["byAssignee"]]
+        tabs = ("all", "unassigned", "mine")
+        assert tuple(counts[tab] for tab in tabs) == tuple(expected[tab] for tab in tabs) == (3, 1, 1)
+        assert counts["byAssignee"] == [{"user": {"id": row["user"]["id"]}, "count": row["count"]}
+                                        for row in expected["byAssignee"]]
 
 
 async def test_closing_a_conversation_sends_status_changed(settings):
@@ -236,6 +238,7 @@ async def test_entry_plan_streams_the_shared_inbox_without_team_features(setting
                 with pytest.raises(TransportQueryError) as error:
                     async for _ in session.subscribe(request):
                         pass
+                assert error.value.errors, error.value
                 refused.append(error.value.errors[0]["extensions"]["code"])
 
             # when: a new conversation arrives (it would move the counts)
@@ -244,7 +247,8 @@ async def test_entry_plan_streams_the_shared_inbox_without_team_features(setting
             # then: the message, but no counts (a team feature)
             await everything.wait_for(about(conversation, "MessageAdded"))
             await inbound(http, team.account, "+14155550215", "Probe")
-            await everything.wait_for(lambda item: kind(item) == "MessageAdded" and event(item)["conversation"]["id"] != conversation)
+            await everything.wait_for(
+                lambda item: kind(item) == "MessageAdded" and event(item)["conversation"]["id"] != conversation)
             await everything.stop()
         assert refused == ["FEATURE_NOT_IN_PLAN", "FEATURE_NOT_IN_PLAN"]
         assert [kind(item) for item in everything.items] == ["MessageAdded", "MessageAdded"]

@@ -101,7 +101,8 @@ async def test_typing_is_not_replayed(settings):
         bob, carol = team["bob"], team["carol"]
         conversation = (await inbound(http, team.account, "+14155550604", "Hi"))["conversationId"]
         async with ws_session(server, bob.token) as session:
-            first = EventCollector(session, CONVERSATION_EVENTS, {"conversationId": conversation, "after": await start_cursor()})
+            first = EventCollector(session, CONVERSATION_EVENTS,
+                                   {"conversationId": conversation, "after": await start_cursor()})
             await inbound(http, team.account, "+14155550604", "Seen")
             cursor = event(await first.wait_for(lambda item: kind(item) == "MessageAdded"))["cursor"]
             await first.stop()
@@ -114,7 +115,8 @@ async def test_typing_is_not_replayed(settings):
             resumed = EventCollector(session, CONVERSATION_EVENTS, {"conversationId": conversation, "after": cursor})
             await resumed.wait_for(lambda item: kind(item) == "MessageAdded")
             await inbound(http, team.account, "+14155550604", "Probe")
-            await resumed.wait_for(lambda item: kind(item) == "MessageAdded" and event(item)["message"]["body"] == "Probe")
+            await resumed.wait_for(
+                lambda item: kind(item) == "MessageAdded" and event(item)["message"]["body"] == "Probe")
             await resumed.stop()
 
         # then

@@ -41,7 +41,8 @@ async def test_another_accounts_all_view_hears_nothing_of_ours(settings):
         kinds = [(item["inboxEvents"]["__typename"], (item["inboxEvents"].get("conversation") or {}).get("id"))
                  for item in inbox.items]
         assert kinds == [
-            ("MessageAdded", probe), ("InboxCountsChanged", None), ("ConversationAssigned", probe), ("InboxCountsChanged", None),
+            ("MessageAdded", probe), ("InboxCountsChanged", None),
+            ("ConversationAssigned", probe), ("InboxCountsChanged", None),
         ]
         counts = inbox.items[3]["inboxEvents"]["counts"]  # computed when sent: the counts now
         assert (counts["all"], counts["unassigned"], counts["mine"]) == (1, 0, 1)

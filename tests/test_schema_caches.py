@@ -1,6 +1,9 @@
 """Checks that the schema's caches work and that subscriptions do not leak per event."""
 import asyncio
+import functools
 import gc
+from collections.abc import AsyncGenerator
+from typing import Any, cast
 
 from graphql.execution.executor import Executor
 from strawberry.extensions.validation_cache import _get_validate_cache
@@ -12,7 +15,8 @@ from schema.graphql_core_fixes import _per_event_executor_with_own_memo
 async def test_the_same_document_is_validated_once():
     # given
     schema = build_schema()
-    cache = _get_validate_cache(256)
+    # strawberry annotates this functools.lru_cache wrapper as a plain Callable
+    cache = cast("functools._lru_cache_wrapper[Any]", _get_validate_cache(256))
     before = cache.cache_info()
 
     # when
@@ -55,7 +59,7 @@ async def test_a_subscription_keeps_no_memory_per_event():
     @strawberry.type
     class Subscription:
         @strawberry.subscription
-        async def items(self, count: int) -> Item:
+        async def items(self, count: int) -> AsyncGenerator[Item, None]:
             for value in range(count):
                 yield Item(value=value)
                 await asyncio.sleep(0)

@@ -18,7 +18,8 @@ async def test_inbound_then_assign_shows_in_inbox_counts_and_thread(client):
                               token=team.admin.token))["assignConversation"]
     inbox = data(await gql(client, operation("InboxPage"), {"filter": {"scope": "MINE"}}, token=bob.token))["inbox"]
     counts = data(await gql(client, operation("InboxCounts"), {"status": "OPEN"}, token=bob.token))["inboxCounts"]
-    thread = data(await gql(client, operation("ConversationThread"), {"id": conversation_id}, token=bob.token))["conversation"]
+    thread = data(await gql(client, operation("ConversationThread"), {"id": conversation_id},
+                            token=bob.token))["conversation"]
 
     # then
     assert assigned["userErrors"] == []

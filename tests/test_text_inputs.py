@@ -2,7 +2,7 @@
 every backend, never a 500, and nothing is stored."""
 import pytest
 
-from models import Account, User
+from models import Account, Plan, User
 from tests.support.documents import operation
 from tests.support.http import data, gql
 from tests.support.teams import PASSWORD, make_team
@@ -64,6 +64,6 @@ async def test_account_names_refuse_nul(client):
 
     accounts_before = await Account.all().count()
     with pytest.raises(DomainError) as refused:
-        await create_account(NUL, "TEAM", "owner@nul.test", PASSWORD)
+        await create_account(NUL, Plan.TEAM, "owner@nul.test", PASSWORD)
     assert refused.value.field == "name"
     assert await Account.all().count() == accounts_before

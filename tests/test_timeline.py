@@ -52,7 +52,8 @@ async def thread(client, token: str, conversation_id: str, first: int | None = N
 
 async def whole_timeline(client, token: str, conversation_id: str, first: int) -> list[dict]:
     """Every timeline entry, page by page."""
-    nodes, after = [], None
+    nodes: list[dict] = []
+    after = None
     while True:
         page = (await thread(client, token, conversation_id, first, after))["timeline"]
         assert len(page["edges"]) <= first
@@ -141,9 +142,7 @@ async def test_entries_with_equal_times_keep_a_stable_order_across_pages(client)
     # with, at their exact instants, customer messages delivered late
     team = await make_team(client)
     same_time = BASE
-    conversation = None
-    for body in ("one", "two", "three"):
-        conversation = await deliver(client, team.account, body, same_time)
+    conversation = [await deliver(client, team.account, body, same_time) for body in ("one", "two", "three")][-1]
     await assign(client, team.admin.token, conversation, team["bob"].id, "tie")
     await set_status(client, team.admin.token, conversation, "CLOSED")
     history = (await thread(client, team.admin.token, conversation))["timeline"]["edges"]
@@ -206,7 +205,8 @@ async def test_timeline_shows_the_same_assignment_events_as_the_history(client):
     result = await thread(client, team["carol"].token, conversation)
 
     # then
-    in_timeline = [edge["node"] for edge in result["timeline"]["edges"] if edge["node"]["__typename"] == "AssignmentEvent"]
+    in_timeline = [edge["node"] for edge in result["timeline"]["edges"]
+                   if edge["node"]["__typename"] == "AssignmentEvent"]
     assert [(e["id"], e["note"], e["previousAssignee"] and e["previousAssignee"]["id"]) for e in in_timeline] == [
         (e["id"], e["note"], e["previousAssignee"] and e["previousAssignee"]["id"]) for e in result["assignmentHistory"]
     ]

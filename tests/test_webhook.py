@@ -10,6 +10,7 @@ from resolvers.messages import MAX_BODY_LENGTH
 from server.webhook import sign
 from tests.support.documents import operation
 from tests.support.http import data, gql
+from tests.support.orm import column
 from tests.support.teams import make_team
 from tests.support.webhook import inbound, post_inbound, post_webhook
 
@@ -93,7 +94,7 @@ async def test_second_message_from_the_same_phone_joins_the_same_conversation(cl
     assert second["messageId"] != first["messageId"]
     assert await Contact.filter(account_id=team.account.id).count() == 1
     assert await Conversation.filter(account_id=team.account.id).count() == 1
-    bodies = await Message.filter(conversation_id=int(first["conversationId"])).order_by("id").values_list("body", flat=True)
+    bodies = await column(Message.filter(conversation_id=int(first["conversationId"])).order_by("id"), "body")
     assert bodies == ["first", "second"]
 
 
@@ -237,7 +238,7 @@ async def test_bad_signatures_are_refused_and_nothing_is_stored(client):
 
     for name, signature in _bad_signatures(team.account.webhook_secret, body, other.account.webhook_secret).items():
         # when
-        headers = {"content-type": "application/json"}
+        headers: dict[str, str | bytes] = {"content-type": "application/json"}
         if signature is not None:
             headers["x-signature"] = signature.encode("latin-1")  # bytes: any header octets
         response = await client.post(f"/webhooks/inbound/{team.account.id}", content=body, headers=headers)
@@ -460,6 +461,6 @@ async def test_concurrent_messages_from_a_new_phone_share_one_contact_and_conver
     assert all(a["duplicate"] is False for a in answers)
     assert await Contact.filter(account_id=team.account.id).count() == 1
     assert await Conversation.filter(account_id=team.account.id).count() == 1
-    bodies = await Message.filter(account_id=team.account.id).values_list("body", flat=True)
+    bodies = await column(Message.filter(account_id=team.account.id), "body")
     assert sorted(bodies) == [f"part {i}" for i in range(5)]
     assert await Event.filter(account_id=team.account.id, kind="message.created").count() == 5
