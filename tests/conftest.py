@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +25,23 @@ from tests.support.environment import TEST_BROADCAST_URL, TEST_DATABASE_URL, on_
 from tests.support.graphql_path import COMPILED, GRAPHQL_PATHS
 from tests.support.redis_keys import delete_namespace
 
+_namespaces_in_use: set[str] = set()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_behind() -> Iterator[None]:
+    """After the session, remove what a test could not remove itself: its database, its
+    Redis keys. Only this session's: other runs sharing the servers are not touched."""
+    yield
+    if on_postgres():
+        left = drop_remaining(TEST_DATABASE_URL)
+        if left:
+            warnings.warn(f"dropped {len(left)} test database(s) left behind: {left}", stacklevel=1)
+    if on_redis() and _namespaces_in_use:
+        keys = sum(asyncio.run(delete_namespace(TEST_BROADCAST_URL, name)) for name in sorted(_namespaces_in_use))
+        if keys:
+            warnings.warn(f"deleted {keys} Redis key(s) left behind", stacklevel=1)
+
 
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | Path]:
@@ -36,8 +54,6 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str 
             yield database_name(url)
         finally:
             asyncio.run(drop_database(url))
-            # and whatever a test could not drop itself (databases of this session only)
-            drop_remaining(TEST_DATABASE_URL)
     else:
         path = tmp_path_factory.mktemp("template") / "teaminbox.db"
         asyncio.run(migrate(f"sqlite://{path}"))
@@ -61,9 +77,11 @@ async def namespace() -> AsyncIterator[str]:
     """Each test its own Redis keys and channels (ids restart at 1 in every test
     database); its keys are deleted after it."""
     name = f"test-{uuid.uuid4().hex[:12]}"
+    _namespaces_in_use.add(name)
     yield name
     if on_redis():
         await delete_namespace(TEST_BROADCAST_URL, name)
+    _namespaces_in_use.discard(name)
 
 
 @pytest.fixture
