@@ -74,7 +74,8 @@ async def assign_conversation(
         raise validation(f"Note must be at most {MAX_NOTE_LENGTH} characters", "note")
     conversation_pk = parse_id(conversation_id, "Conversation", "conversationId")
     assignee = await _active_member(viewer, assignee_id)
-    # An expected id from another account can never match: it is simply "not found".
+    # An expected id of no member here (another account's, say) can never match: a conflict, as for
+    # any other member who does not hold it, so it tells nothing about that id.
     expected_id = _expected_id(expected)
     new_id = assignee.id if assignee else None
     async with write_transaction(viewer.account_id) as outbox:
