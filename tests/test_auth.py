@@ -6,7 +6,7 @@ import pytest
 
 from models import Role, Session, User
 from tests.support.documents import operation
-from tests.support.http import data, error_codes, gql
+from tests.support.http import data, error_codes, gql, post_graphql
 from tests.support.orm import column
 from tests.support.teams import PASSWORD, login, make_team
 from tests.support.webhook import inbound
@@ -195,7 +195,7 @@ async def test_missing_or_bad_authorization_header_is_anonymous(client, header):
     headers = {} if header is None else {"authorization": header.format(token=team["bob"].token)}
 
     async def post(query, variables=None):
-        response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        response = await post_graphql(client, query, variables or {}, headers=headers)
         assert response.status_code == 200, response.text
         return response.json()
 

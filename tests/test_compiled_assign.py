@@ -17,23 +17,16 @@ from models import Plan, Role
 from schema.compiled import compiled_operation
 from tests.support.documents import operation
 from tests.support.graphql_path import compiled_path_only
-from tests.support.http import data, gql, mutate
+from tests.support.http import comparable_answer, data, gql, mutate
 from tests.support.teams import make_team
 from tests.support.webhook import inbound
 
 _phones = count(1)
 GENERAL = "\n# not the exact document: the general path runs it\n"
+ASSIGN = operation("AssignConversation")
 DEACTIVATE = "mutation($id: ID!) { updateUser(userId: $id, input: {active: false}) { userErrors { code } } }"
 HISTORY = """query($id: ID!) { conversation(id: $id) { version assignee { id }
   assignmentHistory { actor { id } assignee { id } previousAssignee { id } note } } }"""
-
-
-async def post(client, document: str, variables, token: str | None) -> tuple[int, bytes]:
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    response = await client.post("/graphql", json={"query": document, "variables": variables}, headers=headers)
-    if not response.headers.get("content-type", "").startswith("application/json"):
-        return response.status_code, response.content
-    return response.status_code, orjson.dumps(orjson.loads(response.content))
 
 
 @pytest.fixture
@@ -62,9 +55,8 @@ async def assert_twins_agree(client, team, variables: dict, token: str | None, o
     """Run `variables` (with `conversationId` filled in) compiled on one twin and general
     on the other; both answers and both histories must agree. Returns the answer."""
     first, second = await twins(client, team, owner)
-    compiled = await post(client, operation("AssignConversation"), {**variables, "conversationId": first}, token)
-    general = await post(client, operation("AssignConversation") + GENERAL, {**variables, "conversationId": second},
-                         token)
+    compiled = await comparable_answer(client, ASSIGN, {**variables, "conversationId": first}, token)
+    general = await comparable_answer(client, ASSIGN + GENERAL, {**variables, "conversationId": second}, token)
     assert compiled[0] == general[0] == 200, (compiled, general)
     assert compiled[1] == _as_if_on(general[1], second, first)
     assert await history(client, team, first) == await history(client, team, second)
@@ -144,8 +136,8 @@ async def test_ids_that_are_not_found_alike(client, team):
     elsewhere = (await inbound(client, other.account, "+14155550999", "Hi"))["conversationId"]
     for conversation_id in (elsewhere, "999999", "abc", "", "1e3"):
         variables = {"conversationId": conversation_id, "assigneeId": team["bob"].id}
-        compiled = await post(client, operation("AssignConversation"), variables, team.admin.token)
-        general = await post(client, operation("AssignConversation") + GENERAL, variables, team.admin.token)
+        compiled = await comparable_answer(client, ASSIGN, variables, team.admin.token)
+        general = await comparable_answer(client, ASSIGN + GENERAL, variables, team.admin.token)
         assert compiled == general, conversation_id
         assert b'"NOT_FOUND"' in compiled[1]
     assert (await history(client, other, elsewhere))["assignee"] is None  # untouched
@@ -168,8 +160,8 @@ async def test_plan_auth_and_odd_variables_get_the_general_answer(client, team):
         ({"conversationId": None}, starter.admin.token),
     ]
     for variables, token in requests:
-        compiled = await post(client, operation("AssignConversation"), variables, token)
-        general = await post(client, operation("AssignConversation") + GENERAL, variables, token)
+        compiled = await comparable_answer(client, ASSIGN, variables, token)
+        general = await comparable_answer(client, ASSIGN + GENERAL, variables, token)
         assert compiled == general, variables
     assert (await history(client, starter, conversation_id))["assignee"] is None
 
@@ -189,10 +181,10 @@ async def test_an_unexpected_failure_is_masked_alike_and_runs_once(client, team,
     first, second = await twins(client, team)
 
     # when
-    compiled = await post(client, operation("AssignConversation"),
-                          {"conversationId": first, "assigneeId": team["bob"].id}, team.admin.token)
-    general = await post(client, operation("AssignConversation") + GENERAL,
-                         {"conversationId": second, "assigneeId": team["bob"].id}, team.admin.token)
+    bob = team["bob"].id
+    compiled = await comparable_answer(client, ASSIGN, {"conversationId": first, "assigneeId": bob}, team.admin.token)
+    general = await comparable_answer(client, ASSIGN + GENERAL, {"conversationId": second, "assigneeId": bob},
+                                      team.admin.token)
 
     # then: the same masked error, each mutation tried once (the compiled one did not
     # fall back to the general path), nothing changed

@@ -9,7 +9,7 @@ import pytest
 from models import Message, Role
 from resolvers import members, messages
 from tests.support.documents import operation
-from tests.support.http import data, error_codes, gql
+from tests.support.http import data, error_codes, gql, post_graphql
 from tests.support.teams import make_team
 from tests.support.webhook import inbound, post_inbound
 
@@ -23,12 +23,6 @@ async def team_with_conversation(client):
     team = await make_team(client, roles={"bob": Role.AGENT})
     conversation_id = (await inbound(client, team.account, "+14155550123", "Hello"))["conversationId"]
     return team, conversation_id
-
-
-async def post(client, query, variables=None, token=None):
-    """POST a document and return the raw response (these tests look at odd answers)."""
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    return await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
 
 
 async def messages_in(conversation_id) -> int:
@@ -224,7 +218,7 @@ async def test_a_body_over_the_limit_is_413_for_graphql(client, settings):
     body = "x" * settings.max_body_bytes
 
     # when
-    response = await post(client, SEND, {"conversationId": conversation_id, "body": body}, token=team.admin.token)
+    response = await post_graphql(client, SEND, {"conversationId": conversation_id, "body": body}, team.admin.token)
 
     # then
     assert response.status_code == 413
@@ -259,7 +253,7 @@ async def test_a_body_just_under_the_limit_is_served(client, settings):
     query = "# " + "p" * padding + "\n" + operation("CurrentUser")
 
     # when
-    response = await post(client, query, token=team.admin.token)
+    response = await post_graphql(client, query, {}, team.admin.token)
 
     # then
     assert response.status_code == 200
@@ -316,7 +310,7 @@ async def test_an_unexpected_failure_in_a_query_is_masked(client, monkeypatch):
     monkeypatch.setattr(members, "team_members", _boom)
 
     # when
-    response = await post(client, operation("TeamMembers"), token=team.admin.token)
+    response = await post_graphql(client, operation("TeamMembers"), {}, team.admin.token)
 
     # then
     _assert_masked(response)
@@ -329,7 +323,7 @@ async def test_an_unexpected_failure_in_a_mutation_is_masked_and_leaves_nothing_
     monkeypatch.setattr(messages, "record_message", _boom)
 
     # when
-    response = await post(client, SEND, {"conversationId": conversation_id, "body": "half"}, token=team.admin.token)
+    response = await post_graphql(client, SEND, {"conversationId": conversation_id, "body": "half"}, team.admin.token)
 
     # then
     _assert_masked(response)
