@@ -8,6 +8,7 @@ import pytest
 from tortoise import connections
 
 from server.database import serving_url
+from tests.support.graphql_path import compiled_path_only
 
 SQLITE_SYNCHRONOUS_NORMAL = 1  # PRAGMA synchronous: 0 OFF, 1 NORMAL, 2 FULL
 
@@ -23,6 +24,7 @@ def test_postgres_urls_get_bounded_waits_and_keep_their_own():
     assert query == {"timeout": ["2"], "command_timeout": ["30"]}
 
 
+@compiled_path_only  # no GraphQL: the app's database connection
 async def test_the_served_sqlite_connection_is_wal_and_synchronous_normal(app):
     # given: the app as served (its lifespan opened the database through serving_url)
     client = connections.get("default")

@@ -10,7 +10,9 @@ COMPILED = "compiled"
 GENERAL = "general"
 GRAPHQL_PATHS = (COMPILED, GENERAL)
 
-# For tests that compare the compiled path with the general one in a single app, or
-# measure the compiled path itself: on the general app they would compare it with itself.
-# (A direct parametrization overrides the fixture's params; the test must use `app` or `client`.)
+# Run on the compiled path (the default) only. For tests that compare the compiled path
+# with the general one in a single app, or measure the compiled path itself (on the
+# general app they would compare it with itself), and for tests whose app serves no
+# GraphQL request at all. (A direct parametrization overrides the fixture's params; the
+# test must use `app` or `client`.)
 compiled_path_only = pytest.mark.parametrize("graphql_path", [COMPILED])
