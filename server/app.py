@@ -6,13 +6,12 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import RedirectResponse
 from starlette.routing import Route, WebSocketRoute
 from tortoise.contrib.starlette import RegisterTortoise
 
 from models.db import tortoise_config
 from schema.app import build_schema
+from server import graphiql
 from server.compiled_route import CompiledOperations
 from server.database import serving_url
 from server.gc_tuning import tune_after_startup
@@ -20,6 +19,7 @@ from server.graphql_view import TeamInboxGraphQL
 from server.health import DATABASE_UNAVAILABLE, healthz, readyz, unavailable
 from server.limits import BodySizeLimit
 from server.maintenance import event_log_pruning
+from server.persisted import PersistedDocuments
 from server.settings import Settings
 from server.webhook import inbound_webhook
 from subscriptions import runtime
@@ -36,7 +36,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     schema = build_schema(
         max_depth=settings.max_query_depth, max_aliases=settings.max_aliases, max_tokens=settings.max_tokens
     )
-    graphql = TeamInboxGraphQL(schema, settings)
+    persisted = PersistedDocuments(settings)
+    graphql = TeamInboxGraphQL(schema, settings, persisted)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         async with RegisterTortoise(app, config=tortoise_config(serving_url(settings.database_url))):
             await bus.connect()
             await presence.start()
+            await persisted.start()
             feeds = FeedRegistry(bus, STORED_KINDS, settings.subscriber_queue_size)
             realtime = runtime.Realtime(bus=bus, presence=presence, feeds=feeds)
             runtime.install(realtime)
@@ -62,18 +64,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             finally:
                 runtime.install(None)
                 await feeds.close()
+                await persisted.stop()
                 await presence.stop()
                 await bus.disconnect()
-
-    async def home(request: Request) -> RedirectResponse:
-        return RedirectResponse("/graphql")
 
     # The compiled documents answer in front of the general app; off, every request takes
     # the general path (what the tests run both ways).
     http_graphql = CompiledOperations(graphql, graphql.limits) if settings.compiled_documents else graphql
     app = Starlette(
         routes=[
-            Route("/", home),
+            *graphiql.routes(),
             Route("/graphql", http_graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/webhooks/inbound/{account_id}", inbound_webhook, methods=["POST"]),

@@ -24,8 +24,9 @@ from resolvers.auth import authenticate, bearer_token, still_valid
 from resolvers.viewer import Viewer
 from schema.context import Context
 from schema.limits import Limits
-from server import ws_frames
+from server import graphiql, ws_frames
 from server.connections import ConnectionTracker
+from server.persisted import PersistedDocuments
 from server.settings import Settings
 from subscriptions.protocol import FORBIDDEN_CLOSE_CODE
 
@@ -60,7 +61,7 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 class TeamInboxGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = _TransportWSHandler
 
-    def __init__(self, schema: Schema, settings: Settings):
+    def __init__(self, schema: Schema, settings: Settings, persisted: PersistedDocuments):
         super().__init__(
             schema,
             graphql_ide="graphiql",
@@ -76,6 +77,10 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
             session_ttl=timedelta(hours=settings.session_ttl_hours),
         )
         self.connections = ConnectionTracker()
+        self.persisted = persisted
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return await graphiql.page(request)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":

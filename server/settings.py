@@ -15,6 +15,11 @@ def _float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
+def _list(name: str) -> tuple[str, ...]:
+    """A comma-separated list; blanks around items are ignored."""
+    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite://teaminbox.db"
@@ -44,6 +49,15 @@ class Settings:
     # Answer the compiled documents (schema/compiled) without graphql-core; 0 sends every
     # HTTP request through the general GraphQL path.
     compiled_documents: bool = True
+    # Browser origins allowed to call the API from another origin (CORS on HTTP, the
+    # Origin check on WebSockets); empty: same origin only. "*" allows any.
+    allowed_origins: tuple[str, ...] = ()
+    # Automatic persisted queries: how many documents the shared store keeps (the least
+    # recently used go first).
+    persisted_query_max_documents: int = 10_000
+    # Accept only trusted documents (graphql/persisted-documents.json) from AGENT and
+    # ADMIN tokens and anonymous requests; analysts keep ad-hoc queries.
+    trusted_documents_only: bool = False
 
     def apply_password_hashing(self) -> None:
         passwords.configure(
@@ -77,4 +91,9 @@ class Settings:
             gc_tuning=os.environ.get("TEAMINBOX_GC_TUNING", "1") != "0",
             event_retention_hours=_float("TEAMINBOX_EVENT_RETENTION_HOURS", cls.event_retention_hours),
             compiled_documents=os.environ.get("TEAMINBOX_COMPILED_DOCUMENTS", "1") != "0",
+            allowed_origins=_list("TEAMINBOX_ALLOWED_ORIGINS"),
+            persisted_query_max_documents=_int(
+                "TEAMINBOX_PERSISTED_QUERY_MAX_DOCUMENTS", cls.persisted_query_max_documents
+            ),
+            trusted_documents_only=os.environ.get("TEAMINBOX_TRUSTED_DOCUMENTS_ONLY", "0") == "1",
         )
