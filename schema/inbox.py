@@ -11,6 +11,7 @@ from resolvers.inbox import InboxCursor
 from resolvers.viewer import Viewer as ViewerModel
 from schema.conversations import Conversation
 from schema.enums import AssigneeScope, ConversationStatus
+from schema.identities import inbox_counts_id
 from schema.loaders import Loaders
 from schema.members import User
 from schema.pagination import PageInfo, decode_cursor, encode_cursor, keyset_page
@@ -84,6 +85,9 @@ class AssigneeCount:
 
 @strawberry.type(description="The numbers beside each inbox tab, all under the same status, so they agree.")
 class InboxCounts:
+    id: strawberry.ID = strawberry.field(
+        description="Opaque id, the same for one viewer and status in `inboxCounts` and in `InboxCountsChanged`."
+    )
     status: ConversationStatus = strawberry.field(description="The status these counts are for.")
     all: int = strawberry.field(description="Every conversation: unassigned + the sum over members.")
     unassigned: int = strawberry.field(description="Conversations nobody owns.")
@@ -91,8 +95,10 @@ class InboxCounts:
     by_assignee: list[AssigneeCount] = strawberry.field(description="One entry per active member, zeros included.")
 
 
-def counts_type(counts: inbox_resolvers.InboxCounts) -> InboxCounts:
+def counts_type(counts: inbox_resolvers.InboxCounts, viewer: ViewerModel) -> InboxCounts:
+    """The tabs as `viewer` sees them (`counts_for(viewer, …)`), under their id."""
     return InboxCounts(
+        id=strawberry.ID(inbox_counts_id(viewer.user_id, counts.status)),
         status=counts.status, all=counts.all, unassigned=counts.unassigned, mine=counts.mine,
         by_assignee=[AssigneeCount(user=User.from_model(user), count=count) for user, count in counts.by_assignee],
     )

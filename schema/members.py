@@ -7,6 +7,7 @@ import models
 from resolvers.members import initials_of
 from resolvers.viewer import Viewer as ViewerModel
 from schema.enums import Capability, Plan, Role
+from schema.identities import viewer_id
 
 
 @strawberry.type(description="A team member with their own login.")
@@ -55,12 +56,16 @@ class Account:
 
 @strawberry.type(description="Who is logged in.")
 class Viewer:
+    id: strawberry.ID = strawberry.field(
+        description="Opaque id of the logged-in member's view, the same across their logins: the cache key."
+    )
     user: User = strawberry.field(description="The logged-in member.")
     account: Account = strawberry.field(description="Their account, plan and capabilities.")
 
     @classmethod
     def from_viewer(cls, viewer: ViewerModel) -> Viewer:
         return cls(
+            id=strawberry.ID(viewer_id(viewer.user_id)),
             user=User.from_model(viewer.user),
             account=Account.from_model(viewer.account, is_admin=viewer.role == models.Role.ADMIN),
         )

@@ -13,6 +13,7 @@ from schema.context import Info
 from schema.conversations import Conversation
 from schema.enums import ConversationStatus
 from schema.errors import run_query
+from schema.events import event_cursor
 from schema.inbox import (
     InboxConnection,
     InboxCounts,
@@ -25,6 +26,7 @@ from schema.inbox import (
 from schema.members import User, Viewer
 from schema.notifications import Notification, NotificationConnection, NotificationEdge
 from schema.pagination import decode_cursor, encode_cursor, keyset_page
+from subscriptions.log import latest_seq
 
 
 @strawberry.type(description="Everything a member can read.")
@@ -54,8 +56,24 @@ class Query:
 
     @strawberry.field(description="The numbers beside the inbox tabs, for one status (OPEN by default).")
     async def inbox_counts(self, info: Info, status: ConversationStatus = ConversationStatus.OPEN) -> InboxCounts:
-        counts = await run_query(lambda: inbox_resolvers.inbox_counts(require_viewer(info.context.viewer), status))
-        return counts_type(counts)
+        async def load() -> InboxCounts:
+            viewer = require_viewer(info.context.viewer)
+            return counts_type(await inbox_resolvers.inbox_counts(viewer, status), viewer)
+
+        return await run_query(load)
+
+    @strawberry.field(
+        description="The cursor of the newest event in the viewer's account now. Read it with (or before) the view "
+        "it goes with and pass it as `after` to `inboxEvents`, `conversationEvents` or `notificationAdded`: the "
+        "stream then begins with whatever happened after this read, so nothing in between is lost, and a client "
+        "that reconnects before its first event still has a cursor to resume from."
+    )
+    async def event_cursor(self, info: Info) -> str:
+        async def load() -> str:
+            viewer = require_viewer(info.context.viewer)
+            return event_cursor(await latest_seq(viewer.account_id))
+
+        return await run_query(load)
 
     @strawberry.field(description="One conversation, or null if there is none with this id in the viewer's account.")
     async def conversation(self, info: Info, id: strawberry.ID) -> Conversation | None:

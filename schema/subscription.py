@@ -174,13 +174,17 @@ async def _counts_changed(
     viewer: Viewer, scope: event_routing.InboxScope, event: SharedEvent | None
 ) -> InboxCountsChanged:
     """Counts after a live event are computed once per event for all its subscribers.
-    The tabs differ by viewer (`mine`), so subscribers share the object only when their
-    tabs are equal: the same object is what lets them share its execution."""
+    The tabs differ by viewer (`mine`), and so does their id (a client's cache keeps one
+    entry per viewer and status, schema/identities.py), so only one member's subscribers
+    share the object: the same object is what lets them share its execution."""
     if event is None:
         tabs = counts_for(viewer, await account_counts(viewer.account_id, scope.status))
-        return InboxCountsChanged(counts=counts_type(tabs))
+        return InboxCountsChanged(counts=counts_type(tabs, viewer))
     tabs = counts_for(viewer, await event.account_counts(scope.status))
-    return event.for_value(("counts_changed", scope.status), tabs, lambda: InboxCountsChanged(counts=counts_type(tabs)))
+    return event.for_value(
+        ("counts_changed", scope.status, viewer.user_id), tabs,
+        lambda: InboxCountsChanged(counts=counts_type(tabs, viewer)),
+    )
 
 
 async def _matches_search(scope: event_routing.InboxScope, event: SharedEvent) -> bool:

@@ -85,6 +85,7 @@ SETUPS: dict[str, Setup] = {
         "expectedAssigneeId": s.team["bob"].id}),
     "ConversationThread": lambda c, s: _bob(c, s, {"id": s.conversation_id, "first": 10}),
     "CurrentUser": lambda c, s: _bob(c, s, {}),
+    "EventCursor": lambda c, s: _bob(c, s, {}),
     "CreateUser": lambda c, s: _admin(c, s, {"input": {
         "email": "dana@ops.test", "name": "Dana Ops", "role": "AGENT", "password": PASSWORD}}),
     "InboxCounts": lambda c, s: _bob(c, s, {"status": "OPEN"}),

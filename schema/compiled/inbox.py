@@ -21,6 +21,7 @@ from resolvers.inbox import AssigneeScope
 from resolvers.members import initials_of
 from schema.compiled.sql import Reader, Row, as_datetime
 from schema.compiled.viewer import CompiledViewer
+from schema.identities import inbox_counts_id
 from schema.limits import Limits
 from schema.pagination import decode_cursor, encode_cursor
 
@@ -209,6 +210,7 @@ def render_counts(
     listed = [user for user in users.values() if user["active"] or user["id"] in per_assignee]
     badges = Badges(users)
     return {
+        "id": inbox_counts_id(viewer.user_id, status),
         "status": status.value,
         "all": sum(per_assignee.values()),
         "unassigned": per_assignee.get(None, 0),
