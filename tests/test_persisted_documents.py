@@ -393,9 +393,12 @@ async def test_http_apq_not_found_then_registered_then_served_by_hash(client: ht
     by_hash = await post(client, apq_body(sha256), token)
     assert by_hash.status_code == 200, by_hash.text
     assert data(by_hash.json()) == data(registered.json())
-    over_get = await client.get("/graphql", params={"extensions": json.dumps(persisted_query(sha256))},
-                                headers={"authorization": f"Bearer {token}"})
+    # (the Accept header Apollo Client 4's HttpLink sends)
+    over_get = await client.get("/graphql", params={"extensions": json.dumps(persisted_query(sha256))}, headers={
+        "authorization": f"Bearer {token}", "accept": "application/graphql-response+json,application/json;q=0.9",
+    })
     assert over_get.status_code == 200, over_get.text
+    assert over_get.headers["content-type"].startswith("application/"), over_get.text[:200]
     assert data(over_get.json()) == data(registered.json())
 
 
