@@ -26,6 +26,7 @@ from server.persisted.stores import MemoryStore, RedisStore
 from server.settings import Settings
 from tests.support.documents import OPERATIONS_DIR, operation
 from tests.support.environment import TEST_BROADCAST_URL, on_redis
+from tests.support.graphql_path import COMPILED
 from tests.support.http import data, error_codes
 from tests.support.ports import free_port
 from tests.support.teams import make_team
@@ -418,9 +419,10 @@ async def test_http_hash_mismatch_is_a_graphql_error(client: httpx.AsyncClient) 
 
 
 @pytest.fixture
-async def trusted_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with trusted_documents_only (the general GraphQL path)."""
-    application = create_app(replace(settings, trusted_documents_only=True, compiled_documents=False))
+async def trusted_client(settings: Settings, graphql_path: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with trusted_documents_only, on each GraphQL path."""
+    trusted = replace(settings, trusted_documents_only=True, compiled_documents=graphql_path == COMPILED)
+    application = create_app(trusted)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://teaminbox.test") as http:
@@ -438,6 +440,10 @@ async def test_http_trusted_only_by_role(trusted_client: httpx.AsyncClient) -> N
         trusted = await post(trusted_client, {"query": operation("TeamMembers"), "variables": {}}, token)
         assert trusted.status_code == 200, trusted.text
         assert len(data(trusted.json())["teamMembers"]) == 3
+        counts: dict[str, object] = {"query": operation("InboxCounts"), "variables": {"status": "OPEN"}}
+        compiled = await post(trusted_client, counts, token)
+        assert compiled.status_code == 200, compiled.text
+        assert data(compiled.json())["inboxCounts"]["all"] == 0
     analyst = await post(trusted_client, {"query": AD_HOC}, team["dave"].token)
     assert analyst.status_code == 200, analyst.text
     assert len(data(analyst.json())["teamMembers"]) == 3
