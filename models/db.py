@@ -1,7 +1,18 @@
-"""How Tortoise is told about our models: one app, its migrations in models/migrations."""
+"""How Tortoise is told about our models: one app, its migrations in models/migrations;
+and what the database raises when it cannot be reached."""
 from typing import Any
 
+import asyncpg
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.exceptions import DBConnectionError
+
+# What a request meets while PostgreSQL restarts or cannot be reached: refused or timed
+# out connections (OSError), a server shutting down or starting up, a pooled connection
+# that died. Answered 503 (retry), not 500 (bug).
+DATABASE_UNAVAILABLE = (
+    OSError, asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError, asyncpg.InterfaceError,
+    asyncpg.TooManyConnectionsError, DBConnectionError,
+)
 
 MODEL_MODULES = ["models"]
 MIGRATIONS_MODULE = "models.migrations"

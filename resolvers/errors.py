@@ -16,6 +16,11 @@ class ErrorCode(str, Enum):
     UNAVAILABLE = "UNAVAILABLE"
 
 
+# What a client is told while the database cannot be reached (HTTP 503, or a GraphQL error
+# coded UNAVAILABLE where no status can say it).
+UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; try again shortly."
+
+
 class DomainError(Exception):
     """An expected failure: its code, a message safe to show, and the argument at fault."""
 

@@ -14,6 +14,8 @@ from strawberry.extensions import (
 )
 
 import schema.graphql_core_fixes  # noqa: F401  (applies the subscription memory-leak fix)
+from models.db import DATABASE_UNAVAILABLE
+from resolvers.errors import UNAVAILABLE_MESSAGE, ErrorCode
 from schema.errors import QueryError
 from schema.multiplex import MultiplexingExecutor
 from schema.mutations import Mutation
@@ -35,11 +37,23 @@ def _is_unexpected(error: GraphQLError) -> bool:
 class _MaskErrors(MaskErrors):
     """Strawberry looks for errors with an isinstance against a runtime-checkable
     Protocol, slow enough to show in profiles once per subscriber per event; a result
-    without errors needs no look at all."""
+    without errors needs no look at all.
+
+    A resolver that met an unreachable database is not a bug: its error says UNAVAILABLE
+    (the HTTP endpoint answers such a result 503 with Retry-After, as it does when the
+    database fails before any resolver runs)."""
 
     def _process_result(self, result: object) -> None:
         if getattr(result, "errors", None):
             super()._process_result(result)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if not isinstance(error.original_error, DATABASE_UNAVAILABLE):
+            return super().anonymise_error(error)
+        return GraphQLError(
+            UNAVAILABLE_MESSAGE, nodes=error.nodes, source=error.source, positions=error.positions, path=error.path,
+            extensions={"code": ErrorCode.UNAVAILABLE.value},
+        )
 
 
 def build_schema(

@@ -13,10 +13,11 @@ from models.db import tortoise_config
 from schema.app import build_schema
 from server import graphiql
 from server.compiled_route import CompiledOperations
+from server.cross_origin import cross_origin_middleware
 from server.database import serving_url
 from server.gc_tuning import tune_after_startup
 from server.graphql_view import TeamInboxGraphQL
-from server.health import DATABASE_UNAVAILABLE, healthz, readyz, unavailable
+from server.health import DATABASE_UNAVAILABLE, ServiceUnavailable, healthz, readyz, unavailable
 from server.limits import BodySizeLimit
 from server.maintenance import event_log_pruning
 from server.persisted import PersistedDocuments
@@ -74,14 +75,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             *graphiql.routes(),
-            Route("/graphql", http_graphql, methods=["GET", "POST"]),
+            Route("/graphql", http_graphql),  # every method: the view says 405 (with Allow) itself
             WebSocketRoute("/graphql", graphql),
             Route("/webhooks/inbound/{account_id}", inbound_webhook, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
-        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
-        exception_handlers={error: unavailable for error in DATABASE_UNAVAILABLE},
+        middleware=[
+            # Outermost, so refusals (413, 503) carry the CORS headers a browser needs to read them.
+            cross_origin_middleware(settings.allowed_origins),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        ],
+        exception_handlers={error: unavailable for error in (*DATABASE_UNAVAILABLE, ServiceUnavailable)},
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -14,6 +14,7 @@ from schema.compiled import CompiledAssignment, compiled_operation
 from schema.compiled.inbox import Decline
 from schema.limits import Limits
 from server.health import DATABASE_UNAVAILABLE
+from server.media_types import negotiate
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +28,16 @@ class CompiledOperations:
         if scope["type"] != "http" or scope["method"] != "POST" or not _is_json(scope):
             await self.graphql(scope, receive, send)
             return
+        # The answer's media type as the general path would choose it; a request that
+        # accepts neither JSON type is the general path's to refuse.
+        media_type = negotiate(_header(scope, b"accept"))
+        if media_type is None:
+            await self.graphql(scope, receive, send)
+            return
         body, more = await _read_body(receive)
         answer = None if more else await self._answer(scope, body)
         if answer is not None:
-            await _send_json(send, answer)
+            await _send_json(send, answer, media_type)
             return
         await self.graphql(scope, _replay(body, more, receive), send)
 
@@ -98,11 +105,11 @@ def _replay(body: bytes, pending: list[Message], receive: Receive) -> Receive:
     return replayed
 
 
-async def _send_json(send: Send, body: bytes) -> None:
+async def _send_json(send: Send, body: bytes, media_type: str) -> None:
     await send({
         "type": "http.response.start",
-        "status": 200,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        "status": 200,  # the compiled path answers only documents that run: never a request error
+        "headers": [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode())],
     })
     await send({"type": "http.response.body", "body": body})
 

@@ -1,37 +1,103 @@
-"""The GraphQL endpoint: HTTP (with GraphiQL) and graphql-transport-ws WebSockets.
+"""The GraphQL endpoint: GraphQL over HTTP (GET and POST, multipart subscriptions, with
+GraphiQL for a browser) and graphql-transport-ws WebSockets, on Strawberry's view.
 
 HTTP requests authenticate with `Authorization: Bearer`. WebSockets authenticate in
-`connection_init` (`{"authorization": "Bearer ..."}`); a bad token closes with 4403."""
+`connection_init` (`{"authorization": "Bearer ..."}`); a bad token closes with 4403.
+
+Where Strawberry's view differs from the GraphQL-over-HTTP specification or the
+graphql-transport-ws protocol, this module holds the difference (each is named where it
+is made): answers in the media type the client accepts with the specification's status
+codes; every refusal a GraphQL error with a code, never plain text; the operation a
+request runs decided before it runs; malformed WebSocket frames closed with 4400, and
+documents that fail to parse or validate answered with an `error` message."""
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any, cast
 
-from cross_web import HTTPException  # what Strawberry turns into a plain HTTP error
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry import Schema
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, MULTIPART_SUBSCRIPTION_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message, SubscribeMessage
+from strawberry.types import ExecutionResult, SubscriptionExecutionResult
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
 
 from resolvers.auth import authenticate, bearer_token, still_valid
+from resolvers.errors import ErrorCode
 from resolvers.viewer import Viewer
 from schema.context import Context
 from schema.limits import Limits
 from server import graphiql, ws_frames
 from server.connections import ConnectionTracker
-from server.persisted import PersistedDocuments
+from server.health import ServiceUnavailable
+from server.media_types import JSON, negotiate, response_status
+from server.operation_selection import selected_operation
+from server.persisted import PersistedDocumentError, PersistedDocuments
+from server.request_errors import RequestError, RequestErrorCode, from_http_exception, with_request_codes
 from server.settings import Settings
+from server.ws_messages import frame_problem
 from subscriptions.protocol import FORBIDDEN_CLOSE_CODE
+
+# The status of a persisted-document refusal (the Apollo router's choices): an unknown
+# hash is "not found", a document outside the trusted list "forbidden".
+_PERSISTED_STATUS = {"PERSISTED_QUERY_NOT_FOUND": 404, "PERSISTED_QUERY_REQUIRED": 403}
+
+SUBSCRIPTION_OVER_PLAIN_HTTP = (
+    "Subscriptions are served over a WebSocket (graphql-transport-ws at /graphql) or as a multipart "
+    "HTTP response (send `Accept: multipart/mixed;subscriptionSpec=1.0`)"
+)
+
+
+class Documents:
+    """The text a request runs, for HTTP and WebSocket alike: the persisted document its
+    hash names, or its own text; and the type of the operation it selects."""
+
+    def __init__(self, persisted: PersistedDocuments, max_tokens: int):
+        self.persisted = persisted
+        self.max_tokens = max_tokens
+
+    async def text(self, query: str | None, extensions: dict[str, Any] | None, viewer: Viewer | None) -> str:
+        try:
+            text = await self.persisted.document(query, extensions, viewer.role if viewer else None)
+        except PersistedDocumentError as error:
+            raise RequestError(
+                error.message, error.code, status=_PERSISTED_STATUS.get(error.code, 400), json_status=200
+            ) from None
+        if not text:
+            raise RequestError("No GraphQL query found in the request", RequestErrorCode.BAD_REQUEST)
+        return text
+
+    def operation_type(self, text: str, operation_name: object) -> OperationType | None:
+        selected = selected_operation(text, operation_name, max_tokens=self.max_tokens)
+        return None if selected is None else OperationType(selected.value)
 
 
 class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    view: TeamInboxGraphQL
+
+    async def handle_message(self, message: Message) -> None:
+        # Strawberry indexes the frame as a dict of the right types; anything else would
+        # raise inside it and drop the socket without a close code.
+        problem = frame_problem(message)
+        if problem is not None:
+            await self.handle_invalid_message(problem)
+            return
+        await super().handle_message(message)
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         # A socket outlives its login: a member logged out or deactivated while it had no
         # subscription running must not go on querying, mutating or subscribing with it.
@@ -39,7 +105,34 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if viewer is not None and not await still_valid(viewer):
             await self.websocket.close(code=FORBIDDEN_CLOSE_CODE, reason="Access revoked")
             return
+        payload = cast(dict[str, Any], message["payload"])
+        payload.setdefault("query", None)  # a persisted document's hash may come without its text
+        self._extensions[message["id"]] = payload.get("extensions")
         await super().handle_subscribe(message)
+
+    @property
+    def _extensions(self) -> dict[str, dict[str, Any] | None]:
+        # Strawberry's Operation keeps no `extensions`: the persisted document's hash is
+        # kept here until the operation's task resolves it.
+        pending: dict[str, dict[str, Any] | None] = self.__dict__.setdefault("_pending_extensions", {})
+        return pending
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        extensions = self._extensions.pop(operation.id, None)
+        documents = self.view.documents
+        try:
+            operation.query = await documents.text(operation.query, extensions, self.context.viewer)
+            documents.operation_type(operation.query, operation.operation_name)
+        except RequestError as error:
+            await operation.send_initial_errors([error.as_graphql_error()])
+            return
+        await super().run_operation(operation)
+
+    async def _handle_pre_execution_error(self, operation: Operation[Context, None], result: PreExecutionError) -> None:
+        # Strawberry closes the socket (4400) on a syntax error; the protocol answers a
+        # document that cannot run with an `error` message for that operation alone.
+        assert result.errors
+        await operation.send_initial_errors(with_request_codes(result.errors, executed=False))
 
     async def send_message(self, message: Message) -> None:
         # A subscription that closed the socket itself (access revoked: 4403) still ends
@@ -65,11 +158,14 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
         super().__init__(
             schema,
             graphql_ide="graphiql",
-            allow_queries_via_get=False,  # GET is for GraphiQL; queries travel by POST
-            # The legacy `graphql-ws` protocol is off: only graphql-transport-ws.
-            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            allow_queries_via_get=True,  # GET carries queries only: mutations are refused with 405
+            # graphql-transport-ws on WebSockets (the legacy `graphql-ws` protocol is off),
+            # and Apollo's multipart subscriptions over HTTP for clients behind proxies
+            # that drop WebSockets.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, MULTIPART_SUBSCRIPTION_PROTOCOL),
             connection_init_wait_timeout=timedelta(seconds=settings.connection_init_timeout_seconds),
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            allowed_origins=settings.allowed_origins,
         )
         self.limits = Limits(
             max_page_size=settings.max_page_size,
@@ -77,14 +173,11 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
             session_ttl=timedelta(hours=settings.session_ttl_hours),
         )
         self.connections = ConnectionTracker()
-        self.persisted = persisted
-
-    async def render_graphql_ide(self, request: Request) -> Response:
-        return await graphiql.page(request)
+        self.documents = Documents(persisted, settings.max_tokens)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket":
-            await super().__call__(scope, receive, send)
+        if scope["type"] == "http":
+            await self._serve_http(scope, receive, send)
             return
         websocket = WebSocket(scope, receive=receive, send=send)
         try:
@@ -94,13 +187,108 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
             if viewer is not None:
                 await self.connections.closed(viewer)
 
+    async def _serve_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        media_type = negotiate(request.headers.get("accept"))
+        request.state.media_type = media_type or JSON
+        try:
+            if media_type is None and not self._streams_or_renders_ide(request):
+                raise RequestError(
+                    "Accept application/graphql-response+json or application/json", RequestErrorCode.NOT_ACCEPTABLE,
+                    status=406,
+                )
+            response = await self.run(request)
+        except HTTPException as error:  # Strawberry's refusals, and ours
+            response = _request_error_response(from_http_exception(error), request.state.media_type)
+        await response(scope, receive, send)
+
+    def _streams_or_renders_ide(self, request: Request) -> bool:
+        """Answers in neither JSON media type: a multipart stream, or GraphiQL's page."""
+        streams = self._get_stream_transport_from_headers(request.headers) is not None
+        return streams or self.should_render_graphql_ide(self.request_adapter_class(request))
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return await graphiql.page(request)
+
     def parse_json(self, data: str | bytes) -> Any:
         """HTTP bodies (WebSocket frames use `decode_json`). Strawberry assumes an object
         or a batch list: a bare string, number or null would crash it into a 500."""
         parsed = super().parse_json(data)
         if not isinstance(parsed, (dict, list)):
-            raise HTTPException(400, "The request body must be a JSON object")
+            raise RequestError("The request body must be a JSON object", RequestErrorCode.BAD_REQUEST)
         return parsed
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        if isinstance(request_data, list):  # refused while parsing: batching is off
+            raise RequestError("Batched requests are not supported", RequestErrorCode.BAD_REQUEST)
+        text = await self.documents.text(request_data.query, request_data.extensions, context.viewer)
+        operation_type = self.documents.operation_type(text, request_data.operation_name)
+        streaming = request_data.protocol != "http"
+        if operation_type is OperationType.MUTATION and request_adapter.method == "GET":
+            raise RequestError(
+                "Mutations are sent with POST", RequestErrorCode.METHOD_NOT_ALLOWED, status=405,
+                headers={"Allow": "POST"},
+            )
+        if operation_type is OperationType.SUBSCRIPTION and not streaming:
+            raise RequestError(SUBSCRIPTION_OVER_PLAIN_HTTP, RequestErrorCode.BAD_REQUEST)
+        if streaming and operation_type is OperationType.SUBSCRIPTION:
+            stream = await self.schema.stream(
+                text, variable_values=request_data.variables, context_value=context,
+                operation_name=request_data.operation_name, operation_extensions=request_data.extensions,
+                allowed_operation_types=(OperationType.SUBSCRIPTION,),
+            )
+            # What Strawberry's own view returns for a stream, typed as its run() expects.
+            return cast(SubscriptionExecutionResult, stream)
+        # A query or mutation asked for as a stream is answered as a single JSON result;
+        # a document that does not parse (operation_type None) gets its syntax error.
+        request_data.protocol = "http"
+        allowed = {OperationType.QUERY} if request_adapter.method == "GET" else {
+            OperationType.QUERY, OperationType.MUTATION,
+        }
+        return await self.schema.execute(
+            text, variable_values=request_data.variables, context_value=context,
+            operation_name=request_data.operation_name, allowed_operation_types=allowed,
+            operation_extensions=request_data.extensions,
+        )
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        errors = result.errors or []
+        if any((error.extensions or {}).get("code") == ErrorCode.UNAVAILABLE.value for error in errors):
+            # A resolver met an unreachable database: the same 503 as any other request.
+            raise ServiceUnavailable
+        if _is_request_error(result, errors):
+            coded = with_request_codes(errors, executed=not isinstance(result, PreExecutionError))
+            # A request error has no `data` (GraphQL over HTTP): the status says it.
+            return {"errors": [error.formatted for error in coded]}
+        return await super().process_result(request, result)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = getattr(request.state, "media_type", JSON)
+        return sub_response
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        media_type = sub_response.media_type or JSON
+        single = response_data if isinstance(response_data, dict) else {"data": None}
+        response = Response(
+            self.encode_json(response_data), status_code=response_status(media_type, single), media_type=media_type
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         context = Context(request=request, response=response, limits=self.limits)
@@ -119,3 +307,19 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
         websocket.state.viewer = viewer
         self.connections.opened(viewer)
         return None
+
+
+def _is_request_error(result: ExecutionResult, errors: list[GraphQLError]) -> bool:
+    """The document did not parse or validate (Strawberry's PreExecutionError), or
+    graphql-core refused its variables before running anything (no data, and errors with
+    no path: a field's error always has one)."""
+    if isinstance(result, PreExecutionError):
+        return True
+    return result.data is None and bool(errors) and all(error.path is None for error in errors)
+
+
+def _request_error_response(error: RequestError, media_type: str) -> JSONResponse:
+    status = error.status_code if media_type != JSON else error.json_status
+    return JSONResponse(
+        {"errors": [error.formatted()]}, status_code=status, media_type=media_type, headers=error.headers
+    )

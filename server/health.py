@@ -6,29 +6,27 @@ import logging
 from contextlib import suppress
 from typing import overload
 
-import asyncpg
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket
 from tortoise import connections
-from tortoise.exceptions import DBConnectionError
 
-from resolvers.errors import ErrorCode
+from models.db import DATABASE_UNAVAILABLE
+from resolvers.errors import UNAVAILABLE_MESSAGE, ErrorCode
 from subscriptions.runtime import Realtime
 
 log = logging.getLogger(__name__)
 
-# What a request meets while PostgreSQL restarts or cannot be reached: refused or timed
-# out connections (OSError), a server shutting down or starting up, a pooled connection
-# that died. Answered 503 (retry), not 500 (bug).
-DATABASE_UNAVAILABLE = (
-    OSError, asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError, asyncpg.InterfaceError,
-    asyncpg.TooManyConnectionsError, DBConnectionError,
-)
-UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; try again shortly."
+__all__ = ["DATABASE_UNAVAILABLE", "ServiceUnavailable", "healthz", "readyz", "unavailable"]
+
 TRY_AGAIN_LATER_CLOSE_CODE = 1013
 
 DATABASE_CHECK_TIMEOUT = 2.0
+
+
+class ServiceUnavailable(Exception):
+    """Raised by the GraphQL endpoint when an operation met an unreachable database inside
+    a resolver (the error itself was caught by graphql-core): answered like the others."""
 
 
 async def healthz(request: Request) -> JSONResponse:

@@ -207,7 +207,12 @@ async def test_operation_name_must_match(client, busy_team):
     assert body["data"]["inbox"]["edges"]
     compiled, general = await both(client, "InboxView", {"status": "OPEN"}, bob, operation_name="Other")
     assert compiled == general
-    assert compiled[0] == 400
+    # Well-formed, so 200 under application/json (GraphQL over HTTP), and no data: nothing ran.
+    status, body = compiled
+    assert status == 200
+    assert orjson.loads(body) == {"errors": [{
+        "message": "Unknown operation named 'Other'.", "extensions": {"code": "OPERATION_RESOLUTION_FAILURE"},
+    }]}
 
 
 async def test_malformed_bodies_still_reach_the_general_path(client, busy_team):

@@ -33,8 +33,7 @@ async def test_only_the_compiled_path_answers_a_compiled_document(client, app, g
 
     # then: the same answer either way...
     assert len(view["inbox"]["edges"]) == 1 and view["inboxCounts"]["all"] == 1
-    (endpoint,) = [route.endpoint for route in app.routes
-                   if isinstance(route, Route) and route.path == "/graphql" and "POST" in (route.methods or ())]
+    (endpoint,) = [route.endpoint for route in app.routes if isinstance(route, Route) and route.path == "/graphql"]
     if graphql_path == COMPILED:
         # ...answered by the compiled document, in its few statements
         assert isinstance(endpoint, CompiledOperations)

@@ -61,8 +61,9 @@ async def test_a_query_over_the_depth_limit_is_refused_and_not_run(client, setti
                        token=team.admin.token)
 
     # then
-    assert result["data"] is None
+    assert "data" not in result  # a request error: nothing ran
     assert "depth" in result["errors"][0]["message"]
+    assert error_codes(result) == ["GRAPHQL_VALIDATION_FAILED"]
     assert await messages_in(conversation_id) == 1
 
 
@@ -92,8 +93,9 @@ async def test_too_many_aliases_are_refused_and_nothing_runs(client, settings):
     result = await gql(client, aliased_sends(settings.max_aliases + 1), {"c": conversation_id}, token=team.admin.token)
 
     # then
-    assert result["data"] is None
+    assert "data" not in result
     assert "aliases" in result["errors"][0]["message"]
+    assert error_codes(result) == ["GRAPHQL_VALIDATION_FAILED"]
     assert await messages_in(conversation_id) == 1
 
 
@@ -107,8 +109,9 @@ async def test_too_many_tokens_are_refused_and_nothing_runs(client, settings):
     result = await gql(client, query, {"c": conversation_id}, token=team.admin.token)
 
     # then
-    assert result["data"] is None
+    assert "data" not in result
     assert "tokens" in result["errors"][0]["message"]
+    assert error_codes(result) == ["GRAPHQL_PARSE_FAILED"]
     assert await messages_in(conversation_id) == 1
 
 
