@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from graphql import (
 
 from schema.app import build_schema
 from schema.export import possible_types_json
+from subscriptions import log
 from tests.support.documents import OPERATIONS_DIR, operation
 from tests.support.graphql_path import COMPILED
 from tests.support.http import data, error_codes, gql
@@ -396,3 +398,26 @@ async def test_an_account_without_events_has_a_cursor_to_subscribe_from(settings
 def _body(item: dict) -> str | None:
     message = item["inboxEvents"].get("message")
     return None if message is None else message["body"]
+
+
+@pytest.mark.xfail(strict=True, reason="needs subscriptions.log to give a resume cursor that the pruned log does not "
+                   "expire (an account whose events were all pruned has no newer seq than the log's oldest)")
+async def test_a_quiet_accounts_cursor_is_not_expired_by_pruning_other_accounts_events(settings):
+    async with running_server(settings) as server, server.http() as http:
+        # given: a quiet account, and a busy one whose old events the log has pruned
+        quiet, busy = await make_team(http), await make_team(http)
+        for body in ("One", "Two", "Three"):
+            await inbound(http, busy.account, "+14155550905", body)
+        assert await log.prune(timedelta(0)) > 0
+        cursor = data(await gql(http, operation("EventCursor"), token=quiet["bob"].token))["eventCursor"]
+
+        # when
+        async with ws_session(server, quiet["bob"].token) as session:
+            events = EventCollector(session, INBOX_EVENTS, {"after": cursor})
+            await inbound(http, quiet.account, "+14155550906", "First ever")
+            await events.wait_for(lambda item: _body(item) == "First ever" or
+                                  item["inboxEvents"]["__typename"] == "ResyncRequired")
+            await events.stop()
+
+        # then: nothing was missed, so nothing to resync
+        assert events.items[0]["inboxEvents"]["__typename"] == "MessageAdded"
