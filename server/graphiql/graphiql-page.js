@@ -18,8 +18,8 @@
   root.render(
     React.createElement(GraphiQL, {
       fetcher: fetcher,
-      defaultTabs: [{ query: config.welcome, variables: config.variables }],
-      defaultEditorToolsVisibility: "variables",
+      defaultQuery: config.welcome,
+      defaultEditorToolsVisibility: "headers",
       // The token stays in memory: never written to localStorage.
       shouldPersistHeaders: false,
     })

@@ -41,6 +41,7 @@ async def landing(request: Request) -> Response:
         "<!doctype html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'
         f'<title>teaminbox</title><link rel="stylesheet" href="{escape(url("graphiql-page.css"))}"></head>'
         '<body class="landing"><h1>teaminbox</h1>'
         f'<p>GraphQL: <a href="/graphql">{e["graphql"]}</a> (open it in a browser for GraphiQL; '

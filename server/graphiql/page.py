@@ -28,7 +28,6 @@ def _html() -> str:
     config = {
         "endpoint": ENDPOINT,
         "welcome": WELCOME.read_text(),
-        "variables": json.dumps({"email": "", "password": ""}, indent=2),
     }
     styles = "".join(f'<link rel="stylesheet" href="{escape(url(name))}">'
                      for name in ("graphiql.min.css", "graphiql-page.css"))
@@ -39,6 +38,8 @@ def _html() -> str:
         "<!doctype html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        # No icon: a browser would otherwise ask for /favicon.ico (a 404 in its console).
+        '<link rel="icon" href="data:,">'
         "<title>teaminbox GraphiQL</title>"
         f"{styles}"
         f'<script id="graphiql-config" type="application/json">{_json_for_html(config)}</script>'
