@@ -18,13 +18,14 @@ from typing import Any
 
 import httpx
 import pytest
-from gql import Client
+from gql import Client, GraphQLRequest
 from gql import gql as parse
 from gql.transport.httpx import HTTPXAsyncTransport
+from gql.transport.websockets import WebsocketsTransport
 
 from tests.support.documents import operation
-from tests.support.http import mutate
-from tests.support.live import EventCollector, running_server, ws_session
+from tests.support.http import data, gql, mutate
+from tests.support.live import EventCollector, running_server
 from tests.support.node_clients import NodeClients, NodeClientsUnavailable, node_clients
 from tests.support.node_scenario import Line, NodeScenario, node_scenario
 from tests.support.restartable import RestartableServer, restartable_server
@@ -167,3 +168,89 @@ def assert_persisted_queries_work(requests: list[dict[str, Any]]) -> None:
         pages
     assert pages[0]["errorCodes"] == ["PERSISTED_QUERY_NOT_FOUND"], pages[0]
     assert pages[2]["status"] == 200 and pages[2]["errorCodes"] == [], pages[2]
+
+
+async def test_urql_with_its_default_exchanges_queries_over_get_and_resumes_after_a_restart(clients, server):
+    async with server.http() as http:
+        # given: Bob's urql client (cacheExchange, fetchExchange, subscriptionExchange over graphql-ws)
+        team, first, _ = await open_inbox(http)
+        async with node_scenario(clients, "urql.mjs", {**client_config(server, team), "cache": "document"}) as urql:
+            ready = await subscribed(urql, http, team)
+            queries = [r for r in ready["requests"] if r["operationName"] in ("InboxPage", "InboxCounts")]
+            assert [(r["method"], r["status"], r["errorCodes"]) for r in queries] == [("GET", 200, [])] * 2, queries
+
+            # when
+            await assign_and_write(urql, http, team, first)
+
+            # then: the events carry the row as it is now; urql's document cache only
+            # re-runs queries on mutation results, so the cached page itself stays as fetched
+            message = event(urql.lines[-1])
+            assert message["conversation"]["assignee"]["id"] == team["bob"].id, message
+            snapshot = await urql.ask("snapshot")
+            assert snapshot["requestsSinceReady"] == []
+
+            # and
+            await assert_resumed_exactly_once(urql, server, team)
+
+
+async def test_urql_graphcache_follows_events_without_a_request(clients, server):
+    async with server.http() as http:
+        # given: Bob's urql client with Graphcache, urql's normalized cache, and the shipped possibleTypes
+        team, first, _ = await open_inbox(http)
+        async with node_scenario(clients, "urql.mjs", {**client_config(server, team), "cache": "graphcache"}) as urql:
+            await subscribed(urql, http, team)
+
+            # when
+            await assign_and_write(urql, http, team, first)
+
+            # then
+            assert_cache_is_current(await urql.ask("snapshot"), team, first)
+
+
+async def test_graphql_ws_alone_resumes_after_a_restart_exactly_once(clients, server):
+    async with server.http() as http:
+        # given: Bob's graphql-ws client, subscribed after the newest event (Query.eventCursor)
+        team, first, _ = await open_inbox(http)
+        bob = team["bob"]
+        cursor = data(await gql(http, operation("EventCursor"), token=bob.token))["eventCursor"]
+        config = {"wsUrl": server.ws_url, "token": bob.token, "after": cursor}
+        async with node_scenario(clients, "graphql_ws.mjs", config) as client:
+            await subscribed(client, http, team)
+
+            # when / then: he sees what happens, and a restart loses and repeats nothing
+            await assign_and_write(client, http, team, first)
+            await assert_resumed_exactly_once(client, server, team)
+
+
+def request(document: str, variables: dict[str, Any]) -> GraphQLRequest:
+    parsed = parse(document)
+    parsed.variable_values = variables
+    return parsed
+
+
+async def test_gql_logs_in_pages_the_inbox_and_receives_an_event(settings):
+    async with running_server(settings) as server, server.http() as http:
+        # given: a team; Bob uses Python's gql with its default transports
+        team, first, _ = await open_inbox(http)
+        bob = team["bob"]
+        async with Client(transport=HTTPXAsyncTransport(url=server.http_url + "/graphql")) as anonymous:
+            credentials = {"email": bob.user.email, "password": PASSWORD}
+            login = await anonymous.execute(request(operation("Login"), credentials))
+        token = login["login"]["token"]
+        authorized = HTTPXAsyncTransport(url=server.http_url + "/graphql", headers={"authorization": f"Bearer {token}"})
+        async with Client(transport=authorized) as session:
+            page = await session.execute(request(operation("InboxPage"), {"first": 50}))
+            after = (await session.execute(parse(operation("EventCursor"))))["eventCursor"]
+        assert {edge["node"]["id"] for edge in page["inbox"]["edges"]} >= {first}
+        socket = WebsocketsTransport(url=server.ws_url, init_payload={"authorization": f"Bearer {token}"})
+        async with Client(transport=socket) as live:
+            inbox = EventCollector(live, operation("InboxEvents"), {"after": after})
+
+            # when: Carol assigns a conversation to him
+            await mutate(http, ASSIGN, {"conversationId": first, "assigneeId": bob.id}, team["carol"].token)
+
+            # then
+            assigned = await inbox.wait_for(lambda item: item["inboxEvents"]["__typename"] == "ConversationAssigned")
+            await inbox.stop()
+        assert assigned["inboxEvents"]["conversation"]["id"] == first
+        assert assigned["inboxEvents"]["assignee"]["id"] == bob.id

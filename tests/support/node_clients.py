@@ -61,7 +61,8 @@ def node_clients() -> NodeClients:
     """The installed clients (installing them on first use); NodeClientsUnavailable if not possible."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
-        raise NodeClientsUnavailable("node and npm are needed for the stock Node client tests (apt-get install nodejs npm)")
+        raise NodeClientsUnavailable("node and npm are needed for the stock Node client tests "
+                                     "(apt-get install nodejs npm)")
     lock, manifest = CLIENTS_DIR / "package-lock.json", CLIENTS_DIR / "package.json"
     folder = CACHE_ROOT / _digest(manifest, lock)
     folder.mkdir(parents=True, exist_ok=True)
