@@ -90,3 +90,15 @@ async def test_a_person_logs_in_queries_and_subscribes_in_graphiql_offline(setti
         assert await page.evaluate("window.__cspViolations") == []
         assert traffic.page_errors == []
         assert traffic.console_errors == []
+
+
+async def test_the_browser_blocks_and_records_what_would_leave_the_loopback():
+    # The check above is only as good as this: a request off 127.0.0.1 is seen and stopped.
+    async with loopback_page() as (page, traffic):
+        # when
+        with pytest.raises(Exception, match="ERR_BLOCKED_BY_CLIENT"):
+            await page.goto("http://example.com/")
+
+        # then
+        assert traffic.off_loopback() == ["http://example.com/", "http://example.com/"]
+        assert traffic.blocked == ["http://example.com/"]
