@@ -2,8 +2,8 @@
 pinned versions, into static/ with a manifest (package, version, tarball integrity, file,
 sha256). Nothing here runs in the server; the server only reads what this wrote.
 
-    python -m server.graphiql.vendor           # fetch the pins below, verify, (re)write static/
-    python -m server.graphiql.vendor --check   # fetch again and verify static/ still matches
+    .venv/bin/python -m server.graphiql.vendor           # fetch the pins below, verify, (re)write static/
+    .venv/bin/python -m server.graphiql.vendor --check   # fetch again and verify static/ still matches
 
 To move a version: change its pin below, run the first command, review the diff, commit.
 Each tarball is checked against the `dist.integrity` the registry publishes for that
