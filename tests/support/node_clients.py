@@ -54,7 +54,8 @@ def _install(folder: Path, npm: str) -> None:
         raise NodeClientsUnavailable(f"npm ci did not finish within {INSTALL_TIMEOUT:.0f}s "
                                      "(is the npm registry reachable?)") from timeout
     if result.returncode != 0:
-        raise NodeClientsUnavailable(f"npm ci failed ({result.returncode}): {result.stderr.strip()[-1500:]}")
+        first_lines = " / ".join(result.stderr.strip().splitlines()[:3])  # npm says what went wrong first
+        raise NodeClientsUnavailable(f"npm ci failed ({result.returncode}): {first_lines}")
 
 
 def node_clients() -> NodeClients:
