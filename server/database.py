@@ -3,8 +3,9 @@ turn a database the CLI cannot use into one clear line instead of a traceback or
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, closing, contextmanager
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -68,8 +69,8 @@ def is_sqlite(database_url: str) -> bool:
 def check_url(database_url: str) -> None:
     """Raise DatabaseUnusable unless the URL names a backend we ship (SQLite, PostgreSQL
     through asyncpg) and, for SQLite, a file that can be created or written. Checked
-    before connecting: aiosqlite's failure to open a file hung Tortoise (and so `serve`
-    and `migrate`) instead of raising."""
+    before connecting: Tortoise hangs instead of raising when it cannot open a SQLite
+    file (see _probe_sqlite_file)."""
     scheme = urlsplit(database_url).scheme
     if scheme != "sqlite" and scheme not in POSTGRES_SCHEMES:
         shown = f"scheme {scheme!r}" if scheme else "no scheme"
@@ -100,6 +101,20 @@ def _check_sqlite_file(file_path: str) -> None:
         raise DatabaseUnusable(f"{cannot}: the directory {directory} is not writable")
     if file.exists() and not os.access(file, os.R_OK | os.W_OK):
         raise DatabaseUnusable(f"{cannot}: the file is not writable")
+    if file.exists():
+        _probe_sqlite_file(file, cannot)
+
+
+def _probe_sqlite_file(file: Path, cannot: str) -> None:
+    """Read an existing file's schema version with the standard library: Tortoise 1.1's
+    ConnectionWrapper keeps its lock when opening the connection fails (the lock is taken
+    in __aenter__, released only in __aexit__), so a file that is not a database hung
+    `migrate` and `serve` on their next statement instead of failing."""
+    try:
+        with closing(sqlite3.connect(f"{file.resolve().as_uri()}?mode=rw", uri=True, timeout=5)) as probe:
+            probe.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.Error as error:
+        raise DatabaseUnusable(f"{cannot}: {error}") from error
 
 
 def shown_url(database_url: str) -> str:

@@ -74,10 +74,11 @@ def error_reason(result: subprocess.CompletedProcess[str]) -> str:
 @pytest.mark.parametrize("where, reason", [
     ("no-such-dir/x.db", r"the directory \S+/no-such-dir does not exist"),
     ("a-file/x.db", r"\S+/a-file is not a directory"),
+    ("a-file", "file is not a database"),
 ])
-def test_a_sqlite_file_that_cannot_be_created_fails_at_once(tmp_path, command, where, reason):
+def test_a_sqlite_file_that_cannot_be_created_or_opened_fails_at_once(tmp_path, command, where, reason):
     # given
-    (tmp_path / "a-file").write_text("not a directory")
+    (tmp_path / "a-file").write_text("not a directory, not a database either " * 20)
     database = tmp_path / where
 
     # when
