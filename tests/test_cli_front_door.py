@@ -122,16 +122,17 @@ def test_an_unknown_database_scheme_is_one_line_naming_the_accepted_ones(tmp_pat
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_a_postgres_nobody_listens_for_fails_at_once_without_showing_the_password(tmp_path, command):
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_a_postgres_nobody_listens_for_fails_at_once_without_showing_the_password(tmp_path, command, scheme):
     # given: a port nothing listens on
     port = free_port()
 
     # when
-    result = teaminbox(cli_env(f"postgres://postgres:s3cret@127.0.0.1:{port}/teaminbox"), tmp_path, *COMMANDS[command])
+    result = teaminbox(cli_env(f"{scheme}://postgres:s3cret@127.0.0.1:{port}/teaminbox"), tmp_path, *COMMANDS[command])
 
     # then
     reason = error_reason(result)
-    assert reason.startswith(f"cannot connect to the database at postgres://postgres:***@127.0.0.1:{port}/teaminbox: ")
+    assert reason.startswith(f"cannot connect to the database at {scheme}://postgres:***@127.0.0.1:{port}/teaminbox: ")
     assert "s3cret" not in result.stderr + result.stdout
 
 
