@@ -52,7 +52,7 @@ def _viewer(info: Info) -> Viewer:
 async def _while_access_lasts(
     info: Info, viewer: Viewer, stream: AsyncIterator[StreamItem]
 ) -> AsyncIterator[StreamItem]:
-    """Pass the stream on until the viewer's access ends, then close the socket with 4403:
+    """Pass the stream on until the viewer's access ends, then end it (a socket closes with 4403):
     on an ACCESS_REVOKED event, or, checked once the replay is done (that event is
     live-only), when the login was revoked before the stream registered on the feed."""
     async for item in stream:
@@ -61,7 +61,10 @@ async def _while_access_lasts(
             else isinstance(item, BusEvent) and item.kind == ACCESS_REVOKED
         )
         if revoked:
-            await info.context.request.close(code=FORBIDDEN_CLOSE_CODE, reason="Access revoked")
+            # A WebSocket is closed with 4403 (every stream on it ends); a multipart HTTP
+            # stream just ends, and subscribing again is refused for want of a login.
+            if info.context.request.scope["type"] == "websocket":
+                await info.context.request.close(code=FORBIDDEN_CLOSE_CODE, reason="Access revoked")
             return
         yield item
 

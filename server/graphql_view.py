@@ -12,6 +12,7 @@ request runs decided before it runs; malformed WebSocket frames closed with 4400
 documents that fail to parse or validate answered with an `error` message."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
@@ -52,10 +53,6 @@ from server.settings import Settings
 from server.ws_messages import frame_problem
 from subscriptions.protocol import FORBIDDEN_CLOSE_CODE
 
-# The status of a persisted-document refusal (the Apollo router's choices): an unknown
-# hash is "not found", a document outside the trusted list "forbidden".
-_PERSISTED_STATUS = {"PERSISTED_QUERY_NOT_FOUND": 404, "PERSISTED_QUERY_REQUIRED": 403}
-
 SUBSCRIPTION_OVER_PLAIN_HTTP = (
     "Subscriptions are served over a WebSocket (graphql-transport-ws at /graphql) or as a multipart "
     "HTTP response (send `Accept: multipart/mixed;subscriptionSpec=1.0`)"
@@ -70,13 +67,15 @@ class Documents:
         self.persisted = persisted
         self.max_tokens = max_tokens
 
-    async def text(self, query: str | None, extensions: dict[str, Any] | None, viewer: Viewer | None) -> str:
+    async def text(
+        self, query: str | None, extensions: dict[str, Any] | None, viewer: Viewer | None, document_id: object = None
+    ) -> str:
         try:
-            text = await self.persisted.document(query, extensions, viewer.role if viewer else None)
+            text = await self.persisted.document(
+                query, extensions, viewer.role if viewer else None, document_id=document_id
+            )
         except PersistedDocumentError as error:
-            raise RequestError(
-                error.message, error.code, status=_PERSISTED_STATUS.get(error.code, 400), json_status=200
-            ) from None
+            raise RequestError(error.message, error.code, status=error.status, json_status=200) from None
         if not text:
             raise RequestError("No GraphQL query found in the request", RequestErrorCode.BAD_REQUEST)
         return text
@@ -218,6 +217,19 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
             raise RequestError("The request body must be a JSON object", RequestErrorCode.BAD_REQUEST)
         return parsed
 
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData | list[GraphQLRequestData]:
+        parsed = await super().parse_http_body(request)
+        if not isinstance(parsed, GraphQLRequestData) or parsed.query is not None:
+            return parsed
+        # No text: the request may name a trusted document by the GraphQL-over-HTTP
+        # proposal's top-level `documentId`, which Strawberry does not read.
+        if request.method == "GET":
+            document_id: object = request.query_params.get("documentId")
+        else:
+            body = self.parse_json(await request.get_body())
+            document_id = body.get("documentId") if isinstance(body, dict) else None
+        return _RequestData(**vars(parsed), document_id=document_id)
+
     async def execute_operation(
         self,
         request: Request,
@@ -229,7 +241,8 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
     ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
         if isinstance(request_data, list):  # refused while parsing: batching is off
             raise RequestError("Batched requests are not supported", RequestErrorCode.BAD_REQUEST)
-        text = await self.documents.text(request_data.query, request_data.extensions, context.viewer)
+        document_id = request_data.document_id if isinstance(request_data, _RequestData) else None
+        text = await self.documents.text(request_data.query, request_data.extensions, context.viewer, document_id)
         operation_type = self.documents.operation_type(text, request_data.operation_name)
         streaming = request_data.protocol != "http"
         if operation_type is OperationType.MUTATION and request_adapter.method == "GET":
@@ -307,6 +320,11 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
         websocket.state.viewer = viewer
         self.connections.opened(viewer)
         return None
+
+
+@dataclass
+class _RequestData(GraphQLRequestData):
+    document_id: object = None
 
 
 def _is_request_error(result: ExecutionResult, errors: list[GraphQLError]) -> bool:

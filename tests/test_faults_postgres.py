@@ -28,6 +28,7 @@ from tests.support.documents import operation
 from tests.support.graphql_ws import GraphQLSocket, Stream, ws_client
 from tests.support.http import data, gql
 from tests.support.services import PostgresServer
+from tests.support.teams import PASSWORD
 from tests.support.waiting import until
 from tests.support.webhook import inbound, inbound_message, post_inbound
 
@@ -37,6 +38,7 @@ pytestmark = pytest.mark.skipif(_reason is not None, reason=_reason or "")
 INBOX_EVENTS = operation("InboxEvents")
 ASSIGN = operation("AssignConversation")
 INBOX_PAGE = operation("InboxPage")
+LOGIN = operation("Login")
 REQUEST_TIMEOUT = 20  # seconds: a request still unanswered after this counts as a hang
 TIMEOUT = 30  # seconds; only turns a hang into a failure
 LEAKS = ("asyncpg", "Traceback", "ConnectionRefused", "postgres", "Errno")
@@ -110,6 +112,9 @@ async def test_postgres_restart_fails_requests_cleanly_and_the_server_recovers(t
             load.run("webhook", lambda h: post_inbound(h, team.account, inbound_message("+14155550102")))
             load.run("read", lambda h: h.post("/graphql", headers={
                 "authorization": f"Bearer {bob.token}"}, json={"query": INBOX_PAGE, "variables": {}}))
+            # Logging in sends no token: the database is first met inside a resolver.
+            load.run("login", lambda h: h.post("/graphql", json={
+                "query": LOGIN, "variables": {"email": team.admin.email, "password": PASSWORD}}))
             try:
                 await wait_for(lambda: load.count("ok") >= 6, "requests to succeed before the outage")
 
@@ -137,6 +142,10 @@ async def test_postgres_restart_fails_requests_cleanly_and_the_server_recovers(t
                     assert not any(leak in text for leak in LEAKS), (kind, text)
                 if outcome == "unavailable":
                     assert "temporarily unavailable" in text, (kind, text)
+            # and: a login meets the outage as every other request does: 503, coded UNAVAILABLE
+            logins = [(outcome, text) for kind, outcome, text in load.outcomes if kind == "login"]
+            assert {outcome for outcome, _ in logins} == {"ok", "unavailable"}, logins
+            assert all('"code":"UNAVAILABLE"' in text for outcome, text in logins if outcome == "unavailable")
 
             # and: nothing is half-written
             await assert_changes_are_whole(cluster.database_url, team.account.id)

@@ -1,5 +1,6 @@
 """The errors a persisted-document lookup answers with: a GraphQL error code, the message
-clients look for, and the HTTP status Apollo's servers give it."""
+clients look for, and the HTTP status it takes under application/graphql-response+json
+(a legacy application/json client gets 200, like any well-formed request)."""
 from __future__ import annotations
 
 
@@ -8,16 +9,16 @@ class PersistedDocumentError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-        # A suggestion for the endpoint: Apollo Server answers PersistedQueryNotFound with
-        # 200 (and Cache-Control: private, no-cache, must-revalidate), malformed requests
-        # with 400; Apollo Router answers a document outside the safelist with 403.
+        # Apollo Router's statuses: an unknown hash 404, a document outside the safelist
+        # 403, a malformed request 400. (Apollo Server answers an unknown hash with 200;
+        # Apollo's link resends the text after either.)
         self.status = status
 
 
 def not_found() -> PersistedDocumentError:
     # The exact message and code Apollo's PersistedQueryLink looks for before it resends
     # the operation with its text.
-    return PersistedDocumentError("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound", status=200)
+    return PersistedDocumentError("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound", status=404)
 
 
 def bad_request(message: str) -> PersistedDocumentError:
