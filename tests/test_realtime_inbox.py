@@ -179,11 +179,10 @@ async def test_counts_changed_after_assignments_match_the_inbox_counts_query(set
         assert kinds == ["ConversationAssigned", "InboxCountsChanged", "ConversationAssigned", "InboxCountsChanged"]
         counts = event(view.items[-1])["counts"]
         expected = data(await gql(http, INBOX_COUNTS, {"status": "OPEN"}, token=bob.token))["inboxCounts"]
-        assert counts["status"] == expected["status"] == "OPEN"
-        tabs = ("all", "unassigned", "mine")
-        assert tuple(counts[tab] for tab in tabs) == tuple(expected[tab] for tab in tabs) == (3, 1, 1)
-        assert counts["byAssignee"] == [{"user": {"id": row["user"]["id"]}, "count": row["count"]}
-                                        for row in expected["byAssignee"]]
+        # The pushed counts are what the query answers, id included (a cache merges them).
+        assert counts == expected
+        assert counts["status"] == "OPEN"
+        assert tuple(counts[tab] for tab in ("all", "unassigned", "mine")) == (3, 1, 1)
 
 
 async def test_closing_a_conversation_sends_status_changed(settings):
