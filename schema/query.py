@@ -26,7 +26,7 @@ from schema.inbox import (
 from schema.members import User, Viewer
 from schema.notifications import Notification, NotificationConnection, NotificationEdge
 from schema.pagination import decode_cursor, encode_cursor, keyset_page
-from subscriptions.log import latest_seq
+from subscriptions.log import resume_seq
 
 
 @strawberry.type(description="Everything a member can read.")
@@ -71,7 +71,7 @@ class Query:
     async def event_cursor(self, info: Info) -> str:
         async def load() -> str:
             viewer = require_viewer(info.context.viewer)
-            return event_cursor(await latest_seq(viewer.account_id))
+            return event_cursor(await resume_seq(viewer.account_id))
 
         return await run_query(load)
 

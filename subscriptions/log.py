@@ -34,10 +34,24 @@ async def latest_seq(account_id: int | None = None) -> int:
     return (row or {}).get("top") or 0
 
 
+async def resume_seq(account_id: int) -> int:
+    """Where a client of this account resumes from if it subscribes now: its newest seq,
+    but never before the pruned prefix (an account whose events were all pruned would
+    otherwise get 0, a cursor the log calls expired). Nothing of the account lies between
+    the two: everything before the log's oldest seq was pruned."""
+    newest = await latest_seq(account_id)
+    oldest = await _oldest_seq()
+    return newest if oldest is None else max(newest, oldest - 1)
+
+
 async def cursor_expired(after_seq: int) -> bool:
-    row: _Aggregate | None = await Event.all().annotate(bottom=Min("seq")).first().values("bottom")
-    oldest = (row or {}).get("bottom")
+    oldest = await _oldest_seq()
     return oldest is not None and after_seq < oldest - 1
+
+
+async def _oldest_seq() -> int | None:
+    row: _Aggregate | None = await Event.all().annotate(bottom=Min("seq")).first().values("bottom")
+    return (row or {}).get("bottom")
 
 
 async def events_after(

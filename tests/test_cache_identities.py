@@ -400,8 +400,6 @@ def _body(item: dict) -> str | None:
     return None if message is None else message["body"]
 
 
-@pytest.mark.xfail(strict=True, reason="needs subscriptions.log to give a resume cursor that the pruned log does not "
-                   "expire (an account whose events were all pruned has no newer seq than the log's oldest)")
 async def test_a_quiet_accounts_cursor_is_not_expired_by_pruning_other_accounts_events(settings):
     async with running_server(settings) as server, server.http() as http:
         # given: a quiet account, and a busy one whose old events the log has pruned
