@@ -141,6 +141,7 @@ class Baseline:
         per_assignee = {key: count for key, count in await connection.fetch(_COUNTS, account_id, status)}
         members = await connection.fetch(_MEMBERS, account_id, [key for key in per_assignee if key])
         return {
+            "id": f"{user_id}:{status}",  # the counts' cache identity, as schema/identities.py makes it
             "status": status,
             "all": sum(per_assignee.values()),
             "unassigned": per_assignee.get(0, 0),
