@@ -1,7 +1,10 @@
 """Refuse request bodies over the configured size before anything reads them."""
 from __future__ import annotations
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+TOO_LARGE = "request body too large"
 
 
 class BodySizeLimit:
@@ -18,7 +21,7 @@ class BodySizeLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _too_large(send)
+            await _too_large(scope, send)
             return
         received = 0
 
@@ -34,15 +37,19 @@ class BodySizeLimit:
         try:
             await self.app(scope, limited_receive, send)
         except _BodyTooLarge:
-            await _too_large(send)
+            await _too_large(scope, send)
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
-async def _too_large(send: Send) -> None:
-    body = b'{"error":"request body too large"}'
+async def _too_large(scope: Scope, send: Send) -> None:
+    # GraphQL clients read a GraphQL error; the webhook's provider its usual shape.
+    if scope["path"].startswith("/graphql"):
+        body = orjson.dumps({"errors": [{"message": TOO_LARGE, "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]})
+    else:
+        body = orjson.dumps({"error": TOO_LARGE})
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

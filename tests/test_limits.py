@@ -225,6 +225,7 @@ async def test_a_body_over_the_limit_is_413_for_graphql(client, settings):
 
     # then
     assert response.status_code == 413
+    assert error_codes(response.json()) == ["PAYLOAD_TOO_LARGE"]
     assert await messages_in(conversation_id) == 1
     assert data(await gql(client, operation("CurrentUser"), token=team.admin.token))["viewer"]
 
