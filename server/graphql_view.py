@@ -88,6 +88,12 @@ class Documents:
 class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     view: TeamInboxGraphQL
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # Strawberry's Operation keeps no `extensions`: a persisted document's hash waits
+        # here, by operation id, until the operation's task resolves it.
+        self.pending_extensions: dict[str, dict[str, Any] | None] = {}
+
     async def handle_message(self, message: Message) -> None:
         # Strawberry indexes the frame as a dict of the right types; anything else would
         # raise inside it and drop the socket without a close code.
@@ -106,18 +112,15 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         payload = cast(dict[str, Any], message["payload"])
         payload.setdefault("query", None)  # a persisted document's hash may come without its text
-        self._extensions[message["id"]] = payload.get("extensions")
+        known = message["id"] in self.operations
         await super().handle_subscribe(message)
-
-    @property
-    def _extensions(self) -> dict[str, dict[str, Any] | None]:
-        # Strawberry's Operation keeps no `extensions`: the persisted document's hash is
-        # kept here until the operation's task resolves it.
-        pending: dict[str, dict[str, Any] | None] = self.__dict__.setdefault("_pending_extensions", {})
-        return pending
+        # Registered (not refused as a duplicate or over the limit): its task, created but
+        # not yet started, will find the extensions.
+        if not known and message["id"] in self.operations:
+            self.pending_extensions[message["id"]] = payload.get("extensions")
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
-        extensions = self._extensions.pop(operation.id, None)
+        extensions = self.pending_extensions.pop(operation.id, None)
         documents = self.view.documents
         try:
             operation.query = await documents.text(operation.query, extensions, self.context.viewer)
@@ -126,6 +129,11 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await operation.send_initial_errors([error.as_graphql_error()])
             return
         await super().run_operation(operation)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        # Completed (or the socket closed) before its task began.
+        self.pending_extensions.pop(operation_id, None)
+        await super().cleanup_operation(operation_id)
 
     async def _handle_pre_execution_error(self, operation: Operation[Context, None], result: PreExecutionError) -> None:
         # Strawberry closes the socket (4400) on a syntax error; the protocol answers a
