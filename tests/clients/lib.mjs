@@ -98,3 +98,40 @@ export const retryOptions = {
 export function eventOf(data) {
   return data ? Object.values(data)[0] : undefined;
 }
+
+// recordingFetch for clients that also stream subscriptions over HTTP (Apollo's multipart
+// protocol): a streamed answer (multipart/mixed, text/event-stream) stays open for the
+// subscription's life, so its body is not read (recordingFetch would wait for its end);
+// it is recorded once its headers arrive, with `streamed: true` and no errorCodes. Other
+// answers are recorded as recordingFetch records them.
+const STREAMED = /^(multipart\/mixed|text\/event-stream)/i;
+export async function recordingStreamFetch(input, init = {}) {
+  const url = new URL(typeof input === "string" ? input : input.url);
+  const method = init.method ?? "GET";
+  const body = typeof init.body === "string" ? JSON.parse(init.body)
+    : Object.fromEntries([...url.searchParams].map(([key, value]) =>
+      [key, ["variables", "extensions"].includes(key) ? JSON.parse(value) : value]));
+  const response = await fetch(input, init);
+  const streamed = STREAMED.test(response.headers.get("content-type") ?? "");
+  requests.push({
+    method,
+    operationName: body?.operationName ?? null,
+    hasQuery: Boolean(body?.query),
+    persistedHash: body?.extensions?.persistedQuery?.sha256Hash ?? null,
+    status: response.status,
+    contentType: response.headers.get("content-type"),
+    accept: headerOf(init.headers, "accept"),
+    streamed,
+    errorCodes: streamed ? null : await response.clone().json().then(
+      (answer) => (answer.errors ?? []).map((e) => e.extensions?.code ?? e.message), () => ["<not JSON>"]),
+  });
+  return response;
+}
+
+// A request header as a client passed it: a plain object (any case) or a Headers.
+function headerOf(headers, name) {
+  if (!headers) return null;
+  if (typeof headers.get === "function") return headers.get(name);
+  const key = Object.keys(headers).find((candidate) => candidate.toLowerCase() === name);
+  return key === undefined ? null : headers[key];
+}

@@ -1,0 +1,96 @@
+"""Subscriptions without WebSockets, as stock clients send them in their documented
+configurations: Apollo Client with only an HttpLink (which speaks Apollo's multipart
+subscription protocol by itself), and urql with `fetchSubscriptions: true` on its
+fetchExchange. Neither script opens a WebSocket (none is imported; Node 20 has no global).
+
+Each logs in, pages the inbox and subscribes to InboxEvents after Query.eventCursor, over
+HTTP; another member assigns and a customer writes (signed webhook), and the events
+arrive on that stream (and, in a normalized cache, show in the cached rows and counts with
+no further request). Then the member logs out from elsewhere: the stream ends, and
+subscribing again with the old token is refused as UNAUTHENTICATED.
+
+The shared scenario steps are tests/test_stock_clients.py's; the Node clients come from
+tests.support.node_clients (skipped, saying why, where node or npm is absent)."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tests.support.documents import operation
+from tests.support.http import mutate
+from tests.support.live import LiveServer, running_server
+from tests.support.node_clients import NodeClients, NodeClientsUnavailable, node_clients
+from tests.support.node_scenario import Line, NodeScenario, node_scenario
+from tests.support.teams import PASSWORD, Team
+from tests.test_stock_clients import assert_cache_is_current, assign_and_write, event, open_inbox
+
+MULTIPART_SUBSCRIPTION = "multipart/mixed;boundary=graphql;subscriptionSpec=1.0"
+
+
+@pytest.fixture(scope="module")
+def clients() -> NodeClients:
+    try:
+        return node_clients()
+    except NodeClientsUnavailable as reason:
+        pytest.skip(f"stock Node clients unavailable: {reason}")
+
+
+@pytest.fixture
+async def server(settings: Any) -> AsyncIterator[LiveServer]:
+    async with running_server(settings) as running:
+        yield running
+
+
+def client_config(server: LiveServer, team: Team, **options: Any) -> dict[str, Any]:
+    return {"httpUrl": server.http_url, "email": team["bob"].user.email, "password": PASSWORD, **options}
+
+
+def assert_streamed_over_http(subscription: Line) -> None:
+    """The subscription went out as a POST asking for the multipart protocol, and the
+    answer is a multipart stream."""
+    assert subscription["operationName"] == "InboxEvents", subscription
+    assert subscription["method"] == "POST" and subscription["status"] == 200, subscription
+    assert "multipart/mixed" in (subscription["accept"] or ""), subscription
+    assert subscription["streamed"] and subscription["contentType"].startswith("multipart/mixed"), subscription
+
+
+def ended(line: Line) -> bool:
+    return line["type"] in ("subscriptionComplete", "subscriptionError")
+
+
+async def log_out_elsewhere(client: NodeScenario, server: LiveServer, token: str) -> Line:
+    """The member's session is revoked (the Logout mutation with the client's own token,
+    sent from Python); the client's stream must end. Returns how it ended."""
+    async with server.http() as http:
+        revoked = await mutate(http, operation("Logout"), {}, token)
+    assert revoked["revoked"] is True, revoked
+    return await client.next(ended, "the stream to end after the logout")
+
+
+async def test_apollo_http_link_alone_streams_events_into_the_cache_and_ends_on_logout(clients, server):
+    async with server.http() as http:
+        # given: Bob's Apollo Client with only an HttpLink has logged in, paged the inbox,
+        # read the counts, and subscribed to his inbox events over HTTP
+        team, first, _ = await open_inbox(http)
+        async with node_scenario(clients, "apollo_multipart.mjs", client_config(server, team)) as apollo:
+            ready = await apollo.next(lambda line: line["type"] == "ready", "the client to log in, query and subscribe")
+            assert ready["after"], ready
+            assert_streamed_over_http(ready["subscription"])
+
+            # when: Carol assigns a conversation to him and its customer writes
+            await assign_and_write(apollo, http, team, first)
+
+            # then: his normalized cache shows it, with no request after the subscription's
+            assert_cache_is_current(await apollo.ask("snapshot"), team, first)
+
+            # when: his session is logged out (from elsewhere)
+            end = await log_out_elsewhere(apollo, server, ready["token"])
+
+            # then: the stream ended, and a new subscription with that token is refused
+            assert end["type"] == "subscriptionComplete", end
+            again = await apollo.ask("subscribeAgain")
+            assert again["request"]["status"] == 200 and again["request"]["streamed"], again
+            assert again["outcome"] == "next" and again["errorCodes"] == ["UNAUTHENTICATED"], again
+            assert again["data"] is None, again
