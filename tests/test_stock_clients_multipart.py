@@ -26,8 +26,6 @@ from tests.support.node_scenario import Line, NodeScenario, node_scenario
 from tests.support.teams import PASSWORD, Team
 from tests.test_stock_clients import assert_cache_is_current, assign_and_write, event, open_inbox
 
-MULTIPART_SUBSCRIPTION = "multipart/mixed;boundary=graphql;subscriptionSpec=1.0"
-
 
 @pytest.fixture(scope="module")
 def clients() -> NodeClients:
@@ -57,7 +55,8 @@ def assert_streamed_over_http(subscription: Line) -> None:
 
 
 def ended(line: Line) -> bool:
-    return line["type"] in ("subscriptionComplete", "subscriptionError")
+    """Apollo's observable completing or erroring; urql's result source ending."""
+    return line["type"] in ("subscriptionComplete", "subscriptionError", "subscriptionEnd")
 
 
 async def log_out_elsewhere(client: NodeScenario, server: LiveServer, token: str) -> Line:
@@ -91,6 +90,41 @@ async def test_apollo_http_link_alone_streams_events_into_the_cache_and_ends_on_
             # then: the stream ended, and a new subscription with that token is refused
             assert end["type"] == "subscriptionComplete", end
             again = await apollo.ask("subscribeAgain")
+            assert again["request"]["status"] == 200 and again["request"]["streamed"], again
+            assert again["outcome"] == "next" and again["errorCodes"] == ["UNAUTHENTICATED"], again
+            assert again["data"] is None, again
+
+
+@pytest.mark.parametrize("cache", ["document", "graphcache"])
+async def test_urql_fetch_subscriptions_streams_events_and_ends_on_logout(clients, server, cache):
+    async with server.http() as http:
+        # given: Bob's urql client, fetchSubscriptions on and no subscriptionExchange, has
+        # logged in, paged the inbox and subscribed to his inbox events over HTTP
+        team, first, _ = await open_inbox(http)
+        async with node_scenario(clients, "urql_multipart.mjs", client_config(server, team, cache=cache)) as urql:
+            ready = await urql.next(lambda line: line["type"] == "ready", "the client to log in, query and subscribe")
+            assert ready["after"], ready
+            assert_streamed_over_http(ready["subscription"])
+
+            # when: Carol assigns a conversation to him and its customer writes
+            await assign_and_write(urql, http, team, first)
+
+            # then: the events carry the row as it is now, and nothing was asked again.
+            # Only Graphcache writes them into the cached page (urql's document cache
+            # re-runs queries on mutation results only, as tests/test_stock_clients.py says).
+            message = event(urql.lines[-1])
+            assert message["conversation"]["assignee"]["id"] == team["bob"].id, message
+            snapshot = await urql.ask("snapshot")
+            if cache == "graphcache":
+                assert_cache_is_current(snapshot, team, first)
+            assert snapshot["requestsSinceReady"] == [], snapshot["requestsSinceReady"]
+
+            # when: his session is logged out (from elsewhere)
+            end = await log_out_elsewhere(urql, server, ready["token"])
+
+            # then: the stream ended, and a new subscription with that token is refused
+            assert end["type"] == "subscriptionEnd", end
+            again = await urql.ask("subscribeAgain")
             assert again["request"]["status"] == 200 and again["request"]["streamed"], again
             assert again["outcome"] == "next" and again["errorCodes"] == ["UNAUTHENTICATED"], again
             assert again["data"] is None, again
