@@ -97,6 +97,9 @@ async def test_apollo_http_link_alone_streams_events_into_the_cache_and_ends_on_
 
 @pytest.mark.parametrize("cache", ["document", "graphcache"])
 async def test_urql_fetch_subscriptions_streams_events_and_ends_on_logout(clients, server, cache):
+    """urql's fetchExchange sends a subscription with `Accept: text/event-stream,
+    multipart/mixed` (no subscriptionSpec parameter) and reads either framing: the server
+    must answer one of them as a stream."""
     async with server.http() as http:
         # given: Bob's urql client, fetchSubscriptions on and no subscriptionExchange, has
         # logged in, paged the inbox and subscribed to his inbox events over HTTP
