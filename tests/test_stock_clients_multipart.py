@@ -95,6 +95,13 @@ async def test_apollo_http_link_alone_streams_events_into_the_cache_and_ends_on_
             assert again["data"] is None, again
 
 
+# The server's bug, pinned until it is fixed (then this strict xfail fails: remove it).
+URQL_REFUSED = pytest.mark.xfail(strict=True, reason=(
+    "urql's `Accept: text/event-stream, multipart/mixed` is answered 406 NOT_ACCEPTABLE: only Apollo's "
+    "`multipart/mixed;subscriptionSpec=1.0` streams, and no SSE transport is served"))
+
+
+@URQL_REFUSED
 @pytest.mark.parametrize("cache", ["document", "graphcache"])
 async def test_urql_fetch_subscriptions_streams_events_and_ends_on_logout(clients, server, cache):
     """urql's fetchExchange sends a subscription with `Accept: text/event-stream,
