@@ -27,7 +27,12 @@ from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, MULTIPART_SUBSCRIPTION_PROTOCOL
+from strawberry.http.streaming import MultipartSubscriptionTransport
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -50,6 +55,7 @@ from server.operation_selection import selected_operation
 from server.persisted import PersistedDocumentError, PersistedDocuments
 from server.request_errors import RequestError, RequestErrorCode, from_http_exception, with_request_codes
 from server.settings import Settings
+from server.sse import LineFeedSSETransport
 from server.ws_messages import frame_problem
 from subscriptions.protocol import FORBIDDEN_CLOSE_CODE
 
@@ -160,16 +166,22 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
 class TeamInboxGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = _TransportWSHandler
+    stream_transport_classes_by_protocol = {
+        MULTIPART_SUBSCRIPTION_PROTOCOL: MultipartSubscriptionTransport,
+        GRAPHQL_SSE_PROTOCOL: LineFeedSSETransport,
+    }
 
     def __init__(self, schema: Schema, settings: Settings, persisted: PersistedDocuments):
         super().__init__(
             schema,
             graphql_ide="graphiql",
             allow_queries_via_get=True,  # GET carries queries only: mutations are refused with 405
-            # graphql-transport-ws on WebSockets (the legacy `graphql-ws` protocol is off),
-            # and Apollo's multipart subscriptions over HTTP for clients behind proxies
-            # that drop WebSockets.
-            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, MULTIPART_SUBSCRIPTION_PROTOCOL),
+            # graphql-transport-ws on WebSockets (the legacy `graphql-ws` protocol is off);
+            # over HTTP, for clients behind proxies that drop WebSockets, Apollo's multipart
+            # subscriptions and Server-Sent Events (what urql's fetch subscriptions ask for).
+            subscription_protocols=(
+                GRAPHQL_TRANSPORT_WS_PROTOCOL, MULTIPART_SUBSCRIPTION_PROTOCOL, GRAPHQL_SSE_PROTOCOL,
+            ),
             connection_init_wait_timeout=timedelta(seconds=settings.connection_init_timeout_seconds),
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
             allowed_origins=settings.allowed_origins,

@@ -45,13 +45,13 @@ def client_config(server: LiveServer, team: Team, **options: Any) -> dict[str, A
     return {"httpUrl": server.http_url, "email": team["bob"].user.email, "password": PASSWORD, **options}
 
 
-def assert_streamed_over_http(subscription: Line) -> None:
-    """The subscription went out as a POST asking for the multipart protocol, and the
-    answer is a multipart stream."""
+def assert_streamed_over_http(subscription: Line, content_type: str) -> None:
+    """The subscription went out as a POST asking for a stream, and the answer is a
+    stream of that type: Apollo's multipart protocol, or Server-Sent Events for urql."""
     assert subscription["operationName"] == "InboxEvents", subscription
     assert subscription["method"] == "POST" and subscription["status"] == 200, subscription
     assert "multipart/mixed" in (subscription["accept"] or ""), subscription
-    assert subscription["streamed"] and subscription["contentType"].startswith("multipart/mixed"), subscription
+    assert subscription["streamed"] and subscription["contentType"].startswith(content_type), subscription
 
 
 def ended(line: Line) -> bool:
@@ -76,7 +76,7 @@ async def test_apollo_http_link_alone_streams_events_into_the_cache_and_ends_on_
         async with node_scenario(clients, "apollo_multipart.mjs", client_config(server, team)) as apollo:
             ready = await apollo.next(lambda line: line["type"] == "ready", "the client to log in, query and subscribe")
             assert ready["after"], ready
-            assert_streamed_over_http(ready["subscription"])
+            assert_streamed_over_http(ready["subscription"], "multipart/mixed")
 
             # when: Carol assigns a conversation to him and its customer writes
             await assign_and_write(apollo, http, team, first)
@@ -95,18 +95,11 @@ async def test_apollo_http_link_alone_streams_events_into_the_cache_and_ends_on_
             assert again["data"] is None, again
 
 
-# The server's bug, pinned until it is fixed (then this strict xfail fails: remove it).
-URQL_REFUSED = pytest.mark.xfail(strict=True, reason=(
-    "urql's `Accept: text/event-stream, multipart/mixed` is answered 406 NOT_ACCEPTABLE: only Apollo's "
-    "`multipart/mixed;subscriptionSpec=1.0` streams, and no SSE transport is served"))
-
-
-@URQL_REFUSED
 @pytest.mark.parametrize("cache", ["document", "graphcache"])
 async def test_urql_fetch_subscriptions_streams_events_and_ends_on_logout(clients, server, cache):
     """urql's fetchExchange sends a subscription with `Accept: text/event-stream,
     multipart/mixed` (no subscriptionSpec parameter) and reads either framing: the server
-    must answer one of them as a stream."""
+    answers with Server-Sent Events (graphql-sse), in the LF line endings urql reads."""
     async with server.http() as http:
         # given: Bob's urql client, fetchSubscriptions on and no subscriptionExchange, has
         # logged in, paged the inbox and subscribed to his inbox events over HTTP
@@ -114,7 +107,7 @@ async def test_urql_fetch_subscriptions_streams_events_and_ends_on_logout(client
         async with node_scenario(clients, "urql_multipart.mjs", client_config(server, team, cache=cache)) as urql:
             ready = await urql.next(lambda line: line["type"] == "ready", "the client to log in, query and subscribe")
             assert ready["after"], ready
-            assert_streamed_over_http(ready["subscription"])
+            assert_streamed_over_http(ready["subscription"], "text/event-stream")
 
             # when: Carol assigns a conversation to him and its customer writes
             await assign_and_write(urql, http, team, first)
