@@ -475,7 +475,9 @@ async def test_complete_stops_a_running_subscription_and_frees_its_id(live):
         await assert_subscriptions_work(live, socket, operation_id="inbox")  # the id is free again
 
 
-@pytest.mark.xfail(strict=True, reason=GENERATORS_BUG)
+# Not strict: on PostgreSQL and Redis the timing seldom lets the bug show in 15 rounds
+# (on SQLite, about one stop in three logs it).
+@pytest.mark.xfail(strict=False, reason=GENERATORS_BUG)
 async def test_stopping_running_subscriptions_logs_nothing_and_releases_them(live, caplog):
     with server_errors(caplog) as errors:
         for _ in range(15):
