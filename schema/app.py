@@ -1,6 +1,8 @@
 """Assembles the Strawberry schema with its limits and error masking."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
@@ -10,13 +12,14 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
 
 import schema.graphql_core_fixes  # noqa: F401  (applies the subscription memory-leak fix)
 from models.db import DATABASE_UNAVAILABLE
 from resolvers.errors import UNAVAILABLE_MESSAGE, ErrorCode
-from schema.errors import QueryError
+from schema.errors import VALIDATION_FAILED, QueryError
 from schema.multiplex import MultiplexingExecutor
 from schema.mutations import Mutation
 from schema.query import Query
@@ -56,6 +59,18 @@ class _MaskErrors(MaskErrors):
         )
 
 
+class _CodeValidationErrors(SchemaExtension):
+    """Give validation errors their code where they are known to be validation errors:
+    later (a subscription's first result, say) they look like any other error found
+    before execution, such as variables the document's types reject."""
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        for error in self.execution_context.pre_execution_errors or ():
+            if not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": VALIDATION_FAILED}
+
+
 def build_schema(
     *, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000, multiplex: bool = True
 ) -> strawberry.Schema:
@@ -79,6 +94,7 @@ def build_schema(
             lambda: AddValidationRules(limit_rules),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
+            _CodeValidationErrors,
             lambda: _MaskErrors(should_mask_error=_is_unexpected, error_message="Internal server error"),
         ],
     )

@@ -14,6 +14,10 @@ strawberry.enum(ErrorCode, name="ErrorCode", description="Why a request could no
 
 T = TypeVar("T")
 
+# The code of a document's validation errors (graphql-core's rules and our limits), as
+# Apollo Server and GraphQL Yoga send it.
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+
 
 @strawberry.type(description="An expected failure: what went wrong and, where it applies, which argument.")
 class UserError:

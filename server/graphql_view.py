@@ -12,8 +12,10 @@ request runs decided before it runs; malformed WebSocket frames closed with 4400
 documents that fail to parse or validate answered with an `error` message."""
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, cast
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -26,8 +28,6 @@ from strawberry import Schema
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
-from strawberry.http.exceptions import WebSocketDisconnected
-from strawberry.http.streaming import MultipartSubscriptionTransport
 from strawberry.subscriptions import (
     GRAPHQL_SSE_PROTOCOL,
     GRAPHQL_TRANSPORT_WS_PROTOCOL,
@@ -55,7 +55,7 @@ from server.operation_selection import selected_operation
 from server.persisted import PersistedDocumentError, PersistedDocuments
 from server.request_errors import RequestError, RequestErrorCode, from_http_exception, with_request_codes
 from server.settings import Settings
-from server.sse import LineFeedSSETransport
+from server.http_streams import MULTIPART_CONTENT_TYPE, LineFeedSSETransport, MultipartTransport, opened_multipart
 from server.ws_messages import frame_problem
 from subscriptions.protocol import FORBIDDEN_CLOSE_CODE
 
@@ -86,9 +86,8 @@ class Documents:
             raise RequestError("No GraphQL query found in the request", RequestErrorCode.BAD_REQUEST)
         return text
 
-    def operation_type(self, text: str, operation_name: object) -> OperationType | None:
-        selected = selected_operation(text, operation_name, max_tokens=self.max_tokens)
-        return None if selected is None else OperationType(selected.value)
+    def operation_type(self, text: str, operation_name: object) -> OperationType:
+        return OperationType(selected_operation(text, operation_name, max_tokens=self.max_tokens).value)
 
 
 class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -145,7 +144,7 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         # Strawberry closes the socket (4400) on a syntax error; the protocol answers a
         # document that cannot run with an `error` message for that operation alone.
         assert result.errors
-        await operation.send_initial_errors(with_request_codes(result.errors, executed=False))
+        await operation.send_initial_errors(with_request_codes(result.errors))
 
     async def send_message(self, message: Message) -> None:
         # A subscription that closed the socket itself (access revoked: 4403) still ends
@@ -158,16 +157,16 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         # Strawberry's send_json would json.dumps every frame; an event's shared payload
         # is serialised once for all its subscribers instead.
-        try:
+        # A peer that went away while a frame was on its way is not an error: the read
+        # loop sees the disconnect and stops every operation of the socket.
+        with suppress(WebSocketDisconnect):
             await websocket.send_text(ws_frames.encode(message))
-        except WebSocketDisconnect as error:
-            raise WebSocketDisconnected from error
 
 
 class TeamInboxGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = _TransportWSHandler
     stream_transport_classes_by_protocol = {
-        MULTIPART_SUBSCRIPTION_PROTOCOL: MultipartSubscriptionTransport,
+        MULTIPART_SUBSCRIPTION_PROTOCOL: MultipartTransport,
         GRAPHQL_SSE_PROTOCOL: LineFeedSSETransport,
     }
 
@@ -226,6 +225,16 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
         streams = self._get_stream_transport_from_headers(request.headers) is not None
         return streams or self.should_render_graphql_ide(self.request_adapter_class(request))
 
+    async def create_streaming_response(
+        self, request: Request | WebSocket, stream: Callable[[], AsyncIterator[str]], sub_response: Response,
+        headers: Mapping[str, str],
+    ) -> Response:
+        if headers.get("Content-Type") == MULTIPART_CONTENT_TYPE:
+            def opened() -> AsyncIterator[str]:
+                return opened_multipart(stream())
+            return await super().create_streaming_response(request, opened, sub_response, headers)
+        return await super().create_streaming_response(request, stream, sub_response, headers)
+
     async def render_graphql_ide(self, request: Request) -> Response:
         return await graphiql.page(request)
 
@@ -280,8 +289,7 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
             )
             # What Strawberry's own view returns for a stream, typed as its run() expects.
             return cast(SubscriptionExecutionResult, stream)
-        # A query or mutation asked for as a stream is answered as a single JSON result;
-        # a document that does not parse (operation_type None) gets its syntax error.
+        # A query or mutation asked for as a stream is answered as a single JSON result.
         request_data.protocol = "http"
         allowed = {OperationType.QUERY} if request_adapter.method == "GET" else {
             OperationType.QUERY, OperationType.MUTATION,
@@ -298,7 +306,7 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
             # A resolver met an unreachable database: the same 503 as any other request.
             raise ServiceUnavailable
         if _is_request_error(result, errors):
-            coded = with_request_codes(errors, executed=not isinstance(result, PreExecutionError))
+            coded = with_request_codes(errors)
             # A request error has no `data` (GraphQL over HTTP): the status says it.
             return {"errors": [error.formatted for error in coded]}
         return await super().process_result(request, result)

@@ -3,8 +3,10 @@ WebSocket alike: graphql-core would run the first of several operations when no
 `operationName` is given, and Strawberry answers an unknown name with a masked error.
 
 The document is parsed once per distinct text (an LRU cache; the schema's parser cache
-then serves the same text again). A document that does not parse is left to the schema,
-which reports the syntax error in full."""
+then serves the same text again). A document that does not parse (or is over the token
+limit) is refused here too: Strawberry's parser cache raises its syntax error outside the
+handling a subscription's stream has, so over a WebSocket it would end as a bare
+`complete`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,15 +25,18 @@ class _Operation:
     type: OperationType
 
 
-def selected_operation(query: str, operation_name: object, *, max_tokens: int) -> OperationType | None:
-    """The type of the operation the request names (or of its only operation); None when
-    the document does not parse. Raises RequestError when no single operation is meant."""
+def selected_operation(query: str, operation_name: object, *, max_tokens: int) -> OperationType:
+    """The type of the operation the request names (or of its only operation). Raises
+    RequestError when the document does not parse or no single operation is meant."""
     if operation_name is not None and not isinstance(operation_name, str):
         raise RequestError("`operationName` must be a string", RequestErrorCode.BAD_REQUEST)
     operations = _operations(query, max_tokens)
-    if operations is None:
-        return None
-    if operation_name:
+    if isinstance(operations, GraphQLError):
+        raise RequestError(
+            operations.message, RequestErrorCode.GRAPHQL_PARSE_FAILED, json_status=200, located=operations
+        )
+    # An empty name is a name (graphql-js's reading): it names no operation.
+    if operation_name is not None:
         for operation in operations:
             if operation.name == operation_name:
                 return operation.type
@@ -49,11 +54,11 @@ def selected_operation(query: str, operation_name: object, *, max_tokens: int) -
 
 
 @lru_cache(maxsize=_DOCUMENTS_CACHED)
-def _operations(query: str, max_tokens: int) -> tuple[_Operation, ...] | None:
+def _operations(query: str, max_tokens: int) -> tuple[_Operation, ...] | GraphQLError:
     try:
         document = parse(query, no_location=True, max_tokens=max_tokens)
-    except GraphQLError:
-        return None
+    except GraphQLError as error:
+        return error
     return tuple(
         _Operation(definition.name.value if definition.name else None, definition.operation)
         for definition in document.definitions

@@ -12,11 +12,13 @@ from enum import Enum
 from cross_web import HTTPException  # what Strawberry raises for a request it refuses
 from graphql import GraphQLError, GraphQLSyntaxError
 
+from schema.errors import VALIDATION_FAILED
+
 
 class RequestErrorCode(str, Enum):
     BAD_REQUEST = "BAD_REQUEST"
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
-    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    GRAPHQL_VALIDATION_FAILED = VALIDATION_FAILED
     BAD_USER_INPUT = "BAD_USER_INPUT"  # variables the document's types reject
     OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
@@ -31,19 +33,25 @@ class RequestError(HTTPException):
 
     def __init__(
         self, message: str, code: str, *, status: int = 400, json_status: int | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None, located: GraphQLError | None = None,
     ):
         super().__init__(status, message)
         self.message = message
         self.code = code
         self.json_status = status if json_status is None else json_status
         self.headers = dict(headers or {})
+        self.located = located  # where in the document it went wrong (a syntax error)
 
     def formatted(self) -> dict[str, object]:
-        return {"message": self.message, "extensions": {"code": self.code}}
+        return dict(self.as_graphql_error().formatted)
 
     def as_graphql_error(self) -> GraphQLError:
-        return GraphQLError(self.message, extensions={"code": self.code})
+        at = self.located
+        if at is None:
+            return GraphQLError(self.message, extensions={"code": self.code})
+        return GraphQLError(
+            self.message, source=at.source, positions=at.positions, extensions={"code": self.code}
+        )
 
 
 def from_http_exception(error: HTTPException) -> RequestError:
@@ -63,11 +71,12 @@ def from_http_exception(error: HTTPException) -> RequestError:
     return RequestError(error.reason, RequestErrorCode.BAD_REQUEST, status=error.status_code)
 
 
-def with_request_codes(errors: Sequence[GraphQLError], *, executed: bool) -> list[GraphQLError]:
-    """The errors of a request that did not run, each with a code: a syntax error (or a
-    document over the token limit) GRAPHQL_PARSE_FAILED, a rule it breaks
-    GRAPHQL_VALIDATION_FAILED, variables it cannot take (`executed`: graphql-core found
-    them while starting execution) BAD_USER_INPUT. Errors with a code keep it."""
+def with_request_codes(errors: Sequence[GraphQLError]) -> list[GraphQLError]:
+    """The errors of a request that did not run, each with a code. Validation errors
+    have theirs (GRAPHQL_VALIDATION_FAILED, given by the schema where validation runs:
+    schema/app.py); a syntax error (or a document over the token limit) is
+    GRAPHQL_PARSE_FAILED; what is left was found while starting execution: variables
+    the document's types reject, BAD_USER_INPUT."""
     coded: list[GraphQLError] = []
     for error in errors:
         if error.extensions and "code" in error.extensions:
@@ -75,10 +84,8 @@ def with_request_codes(errors: Sequence[GraphQLError], *, executed: bool) -> lis
             continue
         if isinstance(error, GraphQLSyntaxError):
             code = RequestErrorCode.GRAPHQL_PARSE_FAILED
-        elif executed:
-            code = RequestErrorCode.BAD_USER_INPUT
         else:
-            code = RequestErrorCode.GRAPHQL_VALIDATION_FAILED
+            code = RequestErrorCode.BAD_USER_INPUT
         coded.append(GraphQLError(
             error.message, nodes=error.nodes, source=error.source, positions=error.positions, path=error.path,
             original_error=error.original_error, extensions={**(error.extensions or {}), "code": code.value},

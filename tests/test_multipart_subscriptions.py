@@ -81,11 +81,6 @@ async def test_heartbeats_keep_coming_while_nothing_happens(settings):
     assert stream.payloads == []  # nothing happened: nothing but heartbeats
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the response's Content-Type is `multipart/mixed;boundary=graphql;subscriptionSpec=1.0,application/json`: "
-    "Strawberry (MultipartSubscriptionTransport.headers) copies the Accept value, so a header that must name one "
-    "media type (RFC 9110 8.3) lists two; Apollo's router sends `multipart/mixed;boundary=\"graphql\";"
-    "subscriptionSpec=\"1.0\"`"))
 async def test_the_stream_names_one_media_type(settings):
     async with running_server(settings) as server, server.http() as http:
         team = await make_team(http)
@@ -95,10 +90,6 @@ async def test_the_stream_names_one_media_type(settings):
     assert "," not in content_type, content_type
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the body does not open with the boundary (RFC 2046; Apollo's example starts `--graphql`): Strawberry's "
-    "subscription stream (AsyncBaseHTTPView._stream_result) yields parts that each end with the delimiter but "
-    "never sends the first one; Apollo Client's reader tolerates it, a strict multipart parser drops the first part"))
 async def test_the_body_opens_with_the_boundary(settings):
     async with running_server(settings) as server, server.http() as http:
         team = await make_team(http)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
-from graphql import GraphQLSyntaxError
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -340,11 +339,6 @@ async def test_a_socket_offering_no_subprotocol_is_refused(live):
 # --- documents that cannot run: an `error` message, the socket stays open --------------
 
 # Server bugs these tests found (reported; the marks go when they are fixed):
-SYNTAX_ERROR_BUG = (
-    "a syntax error (or a document over max_tokens) gets a bare `complete` and a traceback in the log: Strawberry's "
-    "ParserCache parses in its on_parse hook, outside the try in Schema._prepare_operation_async, so the "
-    "GraphQLSyntaxError escapes schema.stream() into run_operation's catch-all"
-)
 GENERATORS_BUG = (
     "a subscription stopped by `complete` (often) or by the socket closing logs asyncio's 'Task exception was never "
     "retrieved ... RuntimeError: aclose(): asynchronous generator is already running' for FeedRegistry.subscribe's "
@@ -352,42 +346,28 @@ GENERATORS_BUG = (
     "generators are not closed in order (no aclosing around event_stream / _while_access_lasts), so the event "
     "loop's finalizer closes one that another close is still running"
 )
-EMPTY_OPERATION_NAME_BUG = (
-    "operationName \"\" is answered with a masked 'Internal server error' (coded GRAPHQL_VALIDATION_FAILED): "
-    "server/operation_selection.py treats \"\" as no name, graphql-core then finds no operation named \"\""
-)
-VARIABLES_CODE_BUG = (
-    "variables the document's types reject are coded GRAPHQL_VALIDATION_FAILED on WebSocket (BAD_USER_INPUT over "
-    "HTTP): _handle_pre_execution_error calls with_request_codes(executed=False) for every PreExecutionError"
-)
 
 def two_operations() -> str:
     return "query A { eventCursor } query B { eventCursor }"
 
 
 @pytest.mark.parametrize(("document", "variables", "operation_name", "code"), [
-    pytest.param("subscription { inboxEvents {", {}, None, "GRAPHQL_PARSE_FAILED", id="a syntax error",
-                 marks=pytest.mark.xfail(strict=True, reason=SYNTAX_ERROR_BUG)),
-    pytest.param("query {", {}, None, "GRAPHQL_PARSE_FAILED", id="a syntax error in a query",
-                 marks=pytest.mark.xfail(strict=True, reason=SYNTAX_ERROR_BUG)),
+    pytest.param("subscription { inboxEvents {", {}, None, "GRAPHQL_PARSE_FAILED", id="a syntax error"),
+    pytest.param("query {", {}, None, "GRAPHQL_PARSE_FAILED", id="a syntax error in a query"),
     pytest.param("subscription { noSuchField }", {}, None, "GRAPHQL_VALIDATION_FAILED", id="an unknown field"),
     pytest.param("subscription { inboxEvents { __typename } eventCursor }", {}, None, "GRAPHQL_VALIDATION_FAILED",
                  id="two root fields in a subscription"),
     pytest.param(INBOX_EVENTS, {}, "NoSuchOperation", "OPERATION_RESOLUTION_FAILURE", id="an unknown operationName"),
     pytest.param(two_operations(), {}, None, "OPERATION_RESOLUTION_FAILURE", id="two operations, no operationName"),
-    pytest.param(INBOX_EVENTS, {}, "", "OPERATION_RESOLUTION_FAILURE", id="an empty operationName",
-                 marks=pytest.mark.xfail(strict=True, reason=EMPTY_OPERATION_NAME_BUG)),
+    pytest.param(INBOX_EVENTS, {}, "", "OPERATION_RESOLUTION_FAILURE", id="an empty operationName"),
     pytest.param("", {}, None, "BAD_REQUEST", id="an empty document"),  # as Apollo Server answers it
     pytest.param("fragment F on Query { eventCursor }", {}, None, "OPERATION_RESOLUTION_FAILURE",
                  id="no operation at all"),
     pytest.param(INBOX_EVENTS, {"filter": {"scope": "NOT_A_SCOPE"}}, None, "BAD_USER_INPUT",
-                 id="a variable of the wrong enum",
-                 marks=pytest.mark.xfail(strict=True, reason=VARIABLES_CODE_BUG)),
-    pytest.param(INBOX_EVENTS, {"after": 42}, None, "BAD_USER_INPUT", id="a number for a String variable",
-                 marks=pytest.mark.xfail(strict=True, reason=VARIABLES_CODE_BUG)),
+                 id="a variable of the wrong enum"),
+    pytest.param(INBOX_EVENTS, {"after": 42}, None, "BAD_USER_INPUT", id="a number for a String variable"),
     pytest.param("subscription($c: ID!) { conversationEvents(conversationId: $c) { __typename } }", {}, None,
-                 "BAD_USER_INPUT", id="a required variable missing",
-                 marks=pytest.mark.xfail(strict=True, reason=VARIABLES_CODE_BUG)),
+                 "BAD_USER_INPUT", id="a required variable missing"),
 ])
 async def test_a_document_that_cannot_run_gets_an_error_message_and_the_socket_stays_open(
         live, document, variables, operation_name, code):
@@ -407,7 +387,6 @@ async def test_a_document_that_cannot_run_gets_an_error_message_and_the_socket_s
     assert socket.for_operation("bad") == [error]
 
 
-@pytest.mark.xfail(strict=True, reason=SYNTAX_ERROR_BUG)
 async def test_a_document_over_the_token_limit_gets_an_error_message(settings):
     # InboxEvents (169 tokens) still runs: the check afterwards subscribes with it.
     async with live_server(replace(settings, max_tokens=200)) as live:
@@ -553,19 +532,9 @@ def server_errors(caplog: pytest.LogCaptureFixture) -> Iterator[list[logging.Log
 
 
 def known_bug(record: logging.LogRecord) -> bool:
-    """The records of the server bugs reported above, each pinned by its own strict
-    xfail test; the property looks for every other failure. Remove with the fix."""
-    error = record.exc_info[1] if record.exc_info else None
-    syntax_error = record.name == "strawberry.ws.task" and isinstance(error, GraphQLSyntaxError)
-    generator_closed_twice = record.name == "asyncio" and "asynchronous generator is already running" in (
-        record.getMessage())
-    return syntax_error or generator_closed_twice
-
-
-def empty_operation_name(frame: object) -> bool:
-    """EMPTY_OPERATION_NAME_BUG, pinned by its own strict xfail case. Remove with the fix."""
-    payload = frame.get("payload") if isinstance(frame, dict) else None
-    return isinstance(payload, dict) and payload.get("operationName") == ""
+    """The record of GENERATORS_BUG, pinned by its own xfail test; the property looks for
+    every other failure. Remove with the fix."""
+    return record.name == "asyncio" and "asynchronous generator is already running" in record.getMessage()
 
 
 def graphql_errors(received: list[dict]) -> list[dict]:
@@ -598,6 +567,6 @@ async def test_any_frame_after_the_ack_is_answered_or_closed_with_4400(live, cap
         # then
         assert closed is None or closed.code in ALLOWED_CLOSES, (frame, closed)
         masked = [error for error in graphql_errors(socket.received) if error["message"] == "Internal server error"]
-        assert masked == [] or empty_operation_name(frame), (frame, socket.received)
+        assert masked == [], (frame, socket.received)
         await assert_still_serving(live)
     assert errors == [], (frame, [f"{record.name}: {record.getMessage()}" for record in errors])
