@@ -12,10 +12,10 @@ request runs decided before it runs; malformed WebSocket frames closed with 4400
 documents that fail to parse or validate answered with an `error` message."""
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
-from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, cast
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -50,12 +50,12 @@ from schema.limits import Limits
 from server import graphiql, ws_frames
 from server.connections import ConnectionTracker
 from server.health import ServiceUnavailable
+from server.http_streams import MULTIPART_CONTENT_TYPE, LineFeedSSETransport, MultipartTransport, opened_multipart
 from server.media_types import JSON, negotiate, response_status
 from server.operation_selection import selected_operation
 from server.persisted import PersistedDocumentError, PersistedDocuments
 from server.request_errors import RequestError, RequestErrorCode, from_http_exception, with_request_codes
 from server.settings import Settings
-from server.http_streams import MULTIPART_CONTENT_TYPE, LineFeedSSETransport, MultipartTransport, opened_multipart
 from server.ws_messages import frame_problem
 from subscriptions.protocol import FORBIDDEN_CLOSE_CODE
 
