@@ -6,7 +6,8 @@ account feed's events that the rules in resolvers/event_routing.py accept, resum
 closed with 4403."""
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from functools import partial
 
 import strawberry
@@ -50,23 +51,29 @@ def _viewer(info: Info) -> Viewer:
 
 
 async def _while_access_lasts(
-    info: Info, viewer: Viewer, stream: AsyncIterator[StreamItem]
-) -> AsyncIterator[StreamItem]:
+    info: Info, viewer: Viewer, stream: AsyncGenerator[StreamItem, None]
+) -> AsyncGenerator[StreamItem, None]:
     """Pass the stream on until the viewer's access ends, then end it (a socket closes with 4403):
     on an ACCESS_REVOKED event, or, checked once the replay is done (that event is
-    live-only), when the login was revoked before the stream registered on the feed."""
-    async for item in stream:
-        revoked = (
-            not await still_valid(viewer) if isinstance(item, ReplayFinished)
-            else isinstance(item, BusEvent) and item.kind == ACCESS_REVOKED
-        )
-        if revoked:
-            # A WebSocket is closed with 4403 (every stream on it ends); a multipart HTTP
-            # stream just ends, and subscribing again is refused for want of a login.
-            if info.context.request.scope["type"] == "websocket":
-                await info.context.request.close(code=FORBIDDEN_CLOSE_CODE, reason="Access revoked")
-            return
-        yield item
+    live-only), when the login was revoked before the stream registered on the feed.
+
+    It closes `stream`, and its callers close it (`aclosing`): when the client leaves, the
+    generators close in order in the subscription's own task, releasing the feed there,
+    instead of being left to the garbage collector, whose finalizer could close one while
+    another close still ran ("aclose(): asynchronous generator is already running")."""
+    async with aclosing(stream):
+        async for item in stream:
+            revoked = (
+                not await still_valid(viewer) if isinstance(item, ReplayFinished)
+                else isinstance(item, BusEvent) and item.kind == ACCESS_REVOKED
+            )
+            if revoked:
+                # A WebSocket is closed with 4403 (every stream on it ends); a multipart HTTP
+                # stream just ends, and subscribing again is refused for want of a login.
+                if info.context.request.scope["type"] == "websocket":
+                    await info.context.request.close(code=FORBIDDEN_CLOSE_CODE, reason="Access revoked")
+                return
+            yield item
 
 
 @strawberry.type(description="Live updates over graphql-transport-ws.")
@@ -95,24 +102,25 @@ class Subscription:
         )
         # While replaying, counts are sent once at the end (not after every missed event).
         replaying, counts_stale = after_seq is not None, False
-        async for item in _while_access_lasts(info, viewer, stream):
-            if isinstance(item, ResyncNeeded):
-                yield ResyncRequired(reason=item.reason)
-            elif isinstance(item, ReplayFinished):
-                replaying = False
-                if counts_stale:
-                    yield await _counts_changed(viewer, scope, None)
-            else:
-                event = shared(item)
-                if event_routing.inbox_accepts(viewer, scope, item) and await _matches_search(scope, event):
-                    rendered = await render(event)
-                    if rendered is not None:
-                        yield rendered
-                if moves_counts(item):
-                    if replaying:
-                        counts_stale = True
-                    else:
-                        yield await _counts_changed(viewer, scope, event)
+        async with aclosing(_while_access_lasts(info, viewer, stream)) as items:
+            async for item in items:
+                if isinstance(item, ResyncNeeded):
+                    yield ResyncRequired(reason=item.reason)
+                elif isinstance(item, ReplayFinished):
+                    replaying = False
+                    if counts_stale:
+                        yield await _counts_changed(viewer, scope, None)
+                else:
+                    event = shared(item)
+                    if event_routing.inbox_accepts(viewer, scope, item) and await _matches_search(scope, event):
+                        rendered = await render(event)
+                        if rendered is not None:
+                            yield rendered
+                    if moves_counts(item):
+                        if replaying:
+                            counts_stale = True
+                        else:
+                            yield await _counts_changed(viewer, scope, event)
 
     @strawberry.subscription(
         description="Everything in one conversation: messages, assignment and status changes, typing. With `after` "
@@ -131,13 +139,14 @@ class Subscription:
             _feeds(), viewer.account_id, lambda event: event_routing.conversation_accepts(viewer, watched, event),
             after_seq=after_seq, conversation_id=watched,
         )
-        async for item in _while_access_lasts(info, viewer, stream):
-            if isinstance(item, ResyncNeeded):
-                yield ResyncRequired(reason=item.reason)
-            elif isinstance(item, BusEvent):
-                rendered = await render(shared(item))
-                if rendered is not None:
-                    yield rendered
+        async with aclosing(_while_access_lasts(info, viewer, stream)) as items:
+            async for item in items:
+                if isinstance(item, ResyncNeeded):
+                    yield ResyncRequired(reason=item.reason)
+                elif isinstance(item, BusEvent):
+                    rendered = await render(shared(item))
+                    if rendered is not None:
+                        yield rendered
 
     @strawberry.subscription(
         description="The viewer's new notifications, the same rows `notifications` returns; every open connection "
@@ -155,14 +164,15 @@ class Subscription:
             _feeds(), viewer.account_id, lambda event: event_routing.notification_accepts(viewer, event),
             after_seq=after_seq, user_id=viewer.user_id,
         )
-        async for item in _while_access_lasts(info, viewer, stream):
-            if isinstance(item, ResyncNeeded):
-                return  # `Notification` has no way to say "resync": ending asks the client to resubscribe
-            if isinstance(item, BusEvent):
-                event = shared(item)
-                notification = await event.once("notification", partial(_notification, event))
-                if notification is not None:
-                    yield notification
+        async with aclosing(_while_access_lasts(info, viewer, stream)) as items:
+            async for item in items:
+                if isinstance(item, ResyncNeeded):
+                    return  # `Notification` has no way to say "resync": ending asks the client to resubscribe
+                if isinstance(item, BusEvent):
+                    event = shared(item)
+                    notification = await event.once("notification", partial(_notification, event))
+                    if notification is not None:
+                        yield notification
 
 
 async def _notification(event: SharedEvent) -> Notification | None:

@@ -5,7 +5,7 @@ delivered up to at that instant. Events after the cursor up to that seq come fro
 log, everything later from the feed's queue, so each event arrives exactly once."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 
 from subscriptions.events import STORED_KINDS, BusEvent
@@ -37,7 +37,7 @@ async def event_stream(
     after_seq: int | None,
     conversation_id: int | None = None,
     user_id: int | None = None,
-) -> AsyncIterator[BusEvent | ResyncNeeded | ReplayFinished]:
+) -> AsyncGenerator[BusEvent | ResyncNeeded | ReplayFinished, None]:
     """`conversation_id` / `user_id` narrow the replay query (`conversation_id` the live
     delivery too); `accepts` decides for every event, replayed or live."""
     async with feeds.subscribe(account_id, accepts, conversation_id) as (subscriber, delivered_upto):

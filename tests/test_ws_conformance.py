@@ -103,9 +103,7 @@ async def assert_subscriptions_work(live: Live, socket: RawSocket, operation_id:
     await socket.pong()
     await socket.subscribe(operation_id, INBOX_EVENTS, {"after": live.before})
     await socket.wait_for(is_message_added(operation_id, live.conversation))
-    # The replay ends with the counts; then nothing is in flight when it is stopped (a
-    # subscription stopped while a frame of it is being sent leaves its generators to
-    # the garbage collector: reported, see GENERATORS_LEFT_TO_GC).
+    # The replay ends with the counts: the stop below meets a subscription at rest.
     await socket.wait_for(is_counts(operation_id))
     await socket.stop(operation_id)
 
@@ -338,14 +336,6 @@ async def test_a_socket_offering_no_subprotocol_is_refused(live):
 
 # --- documents that cannot run: an `error` message, the socket stays open --------------
 
-# Server bugs these tests found (reported; the marks go when they are fixed):
-GENERATORS_BUG = (
-    "a subscription stopped by `complete` (often) or by the socket closing logs asyncio's 'Task exception was never "
-    "retrieved ... RuntimeError: aclose(): asynchronous generator is already running' for FeedRegistry.subscribe's "
-    "generator (subscriptions/feed.py, at `await asyncio.shield(self._release(...))`): the subscription's inner "
-    "generators are not closed in order (no aclosing around event_stream / _while_access_lasts), so the event "
-    "loop's finalizer closes one that another close is still running"
-)
 
 def two_operations() -> str:
     return "query A { eventCursor } query B { eventCursor }"
@@ -454,9 +444,6 @@ async def test_complete_stops_a_running_subscription_and_frees_its_id(live):
         await assert_subscriptions_work(live, socket, operation_id="inbox")  # the id is free again
 
 
-# Not strict: on PostgreSQL and Redis the timing seldom lets the bug show in 15 rounds
-# (on SQLite, about one stop in three logs it).
-@pytest.mark.xfail(strict=False, reason=GENERATORS_BUG)
 async def test_stopping_running_subscriptions_logs_nothing_and_releases_them(live, caplog):
     with server_errors(caplog) as errors:
         for _ in range(15):
@@ -528,13 +515,7 @@ def server_errors(caplog: pytest.LogCaptureFixture) -> Iterator[list[logging.Log
         uvicorn.removeHandler(caplog.handler)
         records.extend(record for record in caplog.records[start:]
                        if (record.levelno >= logging.ERROR or record.exc_info)
-                       and not record.name.startswith(ANSWERED_ERRORS_LOGGER) and not known_bug(record))
-
-
-def known_bug(record: logging.LogRecord) -> bool:
-    """The record of GENERATORS_BUG, pinned by its own xfail test; the property looks for
-    every other failure. Remove with the fix."""
-    return record.name == "asyncio" and "asynchronous generator is already running" in record.getMessage()
+                       and not record.name.startswith(ANSWERED_ERRORS_LOGGER))
 
 
 def graphql_errors(received: list[dict]) -> list[dict]:
