@@ -28,6 +28,7 @@ from strawberry import Schema
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.subscriptions import (
     GRAPHQL_SSE_PROTOCOL,
     GRAPHQL_TRANSPORT_WS_PROTOCOL,
@@ -58,6 +59,9 @@ from server.request_errors import RequestError, RequestErrorCode, from_http_exce
 from server.settings import Settings
 from server.ws_messages import frame_problem
 from subscriptions.protocol import FORBIDDEN_CLOSE_CODE
+
+# The answer's media type (and, for a GET, page or JSON) follows Accept: caches must key on it.
+VARY_ACCEPT = {"Vary": "Accept"}
 
 SUBSCRIPTION_OVER_PLAIN_HTTP = (
     "Subscriptions are served over a WebSocket (graphql-transport-ws at /graphql) or as a multipart "
@@ -235,6 +239,14 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
             return await super().create_streaming_response(request, opened, sub_response, headers)
         return await super().create_streaming_response(request, stream, sub_response, headers)
 
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # Strawberry renders the page for any GET without `query` whose Accept has */*:
+        # a GET naming a persisted document by hash (Apollo's useGETForHashedQueries, a
+        # documentId) would get HTML. Only a browser asking for a page gets it.
+        params = request.query_params
+        names_a_document = any(params.get(name) is not None for name in ("query", "extensions", "documentId"))
+        return request.method == "GET" and not names_a_document and "text/html" in request.headers.get("accept", "")
+
     async def render_graphql_ide(self, request: Request) -> Response:
         return await graphiql.page(request)
 
@@ -322,7 +334,8 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
         media_type = sub_response.media_type or JSON
         single = response_data if isinstance(response_data, dict) else {"data": None}
         response = Response(
-            self.encode_json(response_data), status_code=response_status(media_type, single), media_type=media_type
+            self.encode_json(response_data), status_code=response_status(media_type, single), media_type=media_type,
+            headers=VARY_ACCEPT,
         )
         response.headers.raw.extend(sub_response.headers.raw)
         if sub_response.background:
@@ -367,5 +380,6 @@ def _is_request_error(result: ExecutionResult, errors: list[GraphQLError]) -> bo
 def _request_error_response(error: RequestError, media_type: str) -> JSONResponse:
     status = error.status_code if media_type != JSON else error.json_status
     return JSONResponse(
-        {"errors": [error.formatted()]}, status_code=status, media_type=media_type, headers=error.headers
+        {"errors": [error.formatted()]}, status_code=status, media_type=media_type,
+        headers={**VARY_ACCEPT, **error.headers},
     )

@@ -53,6 +53,12 @@ def selected_operation(query: str, operation_name: object, *, max_tokens: int) -
     raise RequestError(message, RequestErrorCode.OPERATION_RESOLUTION_FAILURE, json_status=200)
 
 
+def parses(query: str, *, max_tokens: int) -> bool:
+    """The document parses and holds an operation (what is worth keeping by its hash)."""
+    operations = _operations(query, max_tokens)
+    return not isinstance(operations, GraphQLError) and bool(operations)
+
+
 @lru_cache(maxsize=_DOCUMENTS_CACHED)
 def _operations(query: str, max_tokens: int) -> tuple[_Operation, ...] | GraphQLError:
     try:

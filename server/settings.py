@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from strawberry.http.websocket_origin import normalize_allowed_origins
+
 from resolvers import passwords
 
 
@@ -15,9 +17,15 @@ def _float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
-def _list(name: str) -> tuple[str, ...]:
-    """A comma-separated list; blanks around items are ignored."""
-    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
+def _origins(name: str) -> tuple[str, ...]:
+    """A comma-separated list of origins, in the form browsers send them in `Origin`
+    (`https://App.example.com:443/` is `https://app.example.com`), so that CORS, which
+    compares exactly, and the WebSocket check agree; "*" for any."""
+    items = [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+    try:
+        return tuple(sorted(normalize_allowed_origins(items)))
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -91,7 +99,7 @@ class Settings:
             gc_tuning=os.environ.get("TEAMINBOX_GC_TUNING", "1") != "0",
             event_retention_hours=_float("TEAMINBOX_EVENT_RETENTION_HOURS", cls.event_retention_hours),
             compiled_documents=os.environ.get("TEAMINBOX_COMPILED_DOCUMENTS", "1") != "0",
-            allowed_origins=_list("TEAMINBOX_ALLOWED_ORIGINS"),
+            allowed_origins=_origins("TEAMINBOX_ALLOWED_ORIGINS"),
             persisted_query_max_documents=_int(
                 "TEAMINBOX_PERSISTED_QUERY_MAX_DOCUMENTS", cls.persisted_query_max_documents
             ),

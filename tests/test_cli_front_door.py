@@ -166,6 +166,16 @@ def test_a_setting_that_does_not_parse_is_one_line_naming_it(tmp_path, variable,
     assert not (tmp_path / "x.db").exists()
 
 
+@pytest.mark.parametrize("value", ["localhost:5173", "https://app.example.com/inbox"])
+def test_an_allowed_origin_that_is_not_an_origin_is_one_line_naming_it(tmp_path, value):
+    # when
+    result = teaminbox(cli_env(f"sqlite://{tmp_path}/x.db", TEAMINBOX_ALLOWED_ORIGINS=value), tmp_path, "serve")
+
+    # then: refused before anything is migrated or served
+    assert error_reason(result).startswith(f"TEAMINBOX_ALLOWED_ORIGINS: Invalid origin {value!r}")
+    assert not (tmp_path / "x.db").exists()
+
+
 def test_serve_on_a_port_in_use_is_one_line_and_prints_no_url(tmp_path):
     # given: something listens on the port
     database = tmp_path / "x.db"

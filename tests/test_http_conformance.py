@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from models import Message
 from server.app import create_app
+from server.settings import Settings
 from tests.support.documents import operation
 from tests.support.http import data, error_codes
 from tests.support.teams import make_team
@@ -178,6 +179,30 @@ async def test_a_get_with_variables_that_are_not_json_is_a_bad_request(client):
     assert_request_error(response, 400, "BAD_REQUEST", "application/json")
 
 
+@pytest.mark.parametrize("accept", ["*/*", "application/json", GRAPHQL_RESPONSE])
+async def test_a_get_naming_a_document_by_hash_gets_json_not_the_graphiql_page(client, accept):
+    # Apollo's useGETForHashedQueries, or a trusted document by documentId: no `query`.
+    unknown = "0" * 64
+    for params in ({"extensions": json.dumps({"persistedQuery": {"version": 1, "sha256Hash": unknown}})},
+                   {"documentId": f"sha256:{unknown}"}):
+        response = await client.get("/graphql", params=params, headers={"accept": accept})
+
+        media_type = GRAPHQL_RESPONSE if accept == GRAPHQL_RESPONSE else "application/json"
+        assert response.headers["content-type"] == media_type, response.text
+        assert "data" not in response.json() and response.json()["errors"], response.text
+
+
+async def test_answers_vary_with_accept(client):
+    page = await client.get("/graphql", headers={"accept": "text/html"})
+    answer = await client.get("/graphql", params={"query": "{ __typename }"}, headers={"accept": "*/*"})
+    refused = await client.get("/graphql", params={"query": "{ x"}, headers=SPEC)
+
+    assert page.headers["content-type"].startswith("text/html")
+    assert answer.json() == {"data": {"__typename": "Query"}}
+    for response in (answer, refused):
+        assert "accept" in response.headers["vary"].lower()
+
+
 # --- which operation runs --------------------------------------------------------------
 
 async def test_several_operations_without_operation_name_run_none(client, team_and_conversation):
@@ -249,6 +274,23 @@ async def test_refusals_carry_cors_headers_so_a_browser_can_read_them(cors_clien
 
     assert too_large.status_code == 413
     assert too_large.headers["access-control-allow-origin"] == BROWSER_APP
+
+
+async def test_an_origin_is_matched_as_browsers_send_it(settings, monkeypatch):
+    # given: the origin configured with a default port, capitals and a trailing slash
+    monkeypatch.setenv("TEAMINBOX_ALLOWED_ORIGINS", "HTTP://LocalHost:5173/, https://app.example.com:443")
+    from_env = Settings.from_env()
+    app = create_app(replace(settings, allowed_origins=from_env.allowed_origins))
+
+    # when
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://teaminbox.test") as http:
+        answers = [await http.post("/graphql", json={"query": "{ __typename }"}, headers={"origin": origin})
+                   for origin in (BROWSER_APP, "https://app.example.com")]
+
+    # then
+    assert from_env.allowed_origins == ("http://localhost:5173", "https://app.example.com")
+    assert [a.headers.get("access-control-allow-origin") for a in answers] == [BROWSER_APP, "https://app.example.com"]
 
 
 async def test_other_origins_get_no_cors_grant(cors_client, client):

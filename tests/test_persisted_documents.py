@@ -155,6 +155,22 @@ async def test_a_document_larger_than_a_request_body_runs_but_is_not_kept(store_
         await persisted.stop()
 
 
+@pytest.mark.parametrize("text", [
+    "query Broken { teamMembers { id }",  # does not parse: anyone may register, junk is not kept
+    "fragment F on User { id }",  # no operation
+    "query Padded { teamMembers { id } }" + "#" * (16 * 1024),  # over MAX_KEPT_DOCUMENT_BYTES (a comment)
+])
+async def test_only_documents_worth_keeping_are_kept(store_settings: Settings, text: str) -> None:
+    persisted = PersistedDocuments(store_settings)
+    try:
+        assert await persisted.document(text, persisted_query(sha256_hex(text)), None) == text  # still runs
+        error = await error_of(persisted.document(None, persisted_query(sha256_hex(text)), None))
+        assert error.code == "PERSISTED_QUERY_NOT_FOUND"
+        assert await stored_count(persisted) == 0
+    finally:
+        await persisted.stop()
+
+
 async def test_instances_on_one_redis_namespace_share_registrations(namespace: str) -> None:
     if not on_redis():
         pytest.skip("sharing between instances needs TEAMINBOX_TEST_BROADCAST_URL=redis://...")

@@ -31,6 +31,7 @@ from pathlib import Path
 from redis.exceptions import RedisError
 
 from models import Role
+from server.operation_selection import parses
 from server.persisted import manifest
 from server.persisted.errors import PersistedDocumentError, hash_mismatch, not_found, not_trusted
 from server.persisted.request import requested_hash, sha256_hex
@@ -41,6 +42,10 @@ from server.settings import Settings
 __all__ = ["PersistedDocumentError", "PersistedDocuments"]
 
 logger = logging.getLogger(__name__)
+
+# The largest document kept by its hash: ours are about 1 KiB; with the default capacity
+# the store holds at most 10,000 x 16 KiB.
+MAX_KEPT_DOCUMENT_BYTES = 16 * 1024
 
 
 class PersistedDocuments:
@@ -106,9 +111,11 @@ class PersistedDocuments:
         return text
 
     async def _register(self, sha256: str, text: str) -> None:
-        # Larger than a request body could be: not kept (the body limit makes this rare
-        # over HTTP; it bounds the store's bytes at capacity x max_body_bytes).
-        if len(text.encode("utf-8")) > self.settings.max_body_bytes:
+        # Kept only if it is a document at all (anyone may register, anonymous requests
+        # included) and of a size clients' documents have: the store's bytes stay bounded
+        # by capacity x MAX_KEPT_DOCUMENT_BYTES. Anything else still runs, as text.
+        too_large = len(text.encode("utf-8")) > min(self.settings.max_body_bytes, MAX_KEPT_DOCUMENT_BYTES)
+        if too_large or not parses(text, max_tokens=self.settings.max_tokens):
             return
         try:
             await self.store.put(sha256, text)
