@@ -21,4 +21,5 @@ def cross_origin_middleware(allowed_origins: tuple[str, ...]) -> Middleware:
     return Middleware(
         CORSMiddleware, allow_origins=list(allowed_origins), allow_methods=["GET", "POST"],
         allow_headers=list(ALLOWED_HEADERS), allow_credentials=False, max_age=PREFLIGHT_MAX_AGE_SECONDS,
+        expose_headers=["Retry-After"],  # a 503's hint, readable by the page
     )

@@ -29,6 +29,7 @@ from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
+from strawberry.http.types import QueryParams
 from strawberry.subscriptions import (
     GRAPHQL_SSE_PROTOCOL,
     GRAPHQL_TRANSPORT_WS_PROTOCOL,
@@ -85,7 +86,12 @@ class Documents:
                 query, extensions, viewer.role if viewer else None, document_id=document_id
             )
         except PersistedDocumentError as error:
-            raise RequestError(error.message, error.code, status=error.status, json_status=200) from None
+            # A hash unknown or not trusted is a well-formed request (200 under
+            # application/json); a malformed hash or version is not.
+            well_formed = error.status in (403, 404)
+            raise RequestError(
+                error.message, error.code, status=error.status, json_status=200 if well_formed else error.status
+            ) from None
         if not text:
             raise RequestError("No GraphQL query found in the request", RequestErrorCode.BAD_REQUEST)
         return text
@@ -250,6 +256,14 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
     async def render_graphql_ide(self, request: Request) -> Response:
         return await graphiql.page(request)
 
+    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
+        # `variables=null` (or `extensions=null`) in a GET is "none", as in a POST body;
+        # parse_json below refuses a bare null for bodies.
+        return super().parse_query_params({
+            name: value for name, value in params.items()
+            if not (name in ("variables", "extensions") and value == "null")
+        })
+
     def parse_json(self, data: str | bytes) -> Any:
         """HTTP bodies (WebSocket frames use `decode_json`). Strawberry assumes an object
         or a batch list: a bare string, number or null would crash it into a 500."""
@@ -294,6 +308,7 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
         if operation_type is OperationType.SUBSCRIPTION and not streaming:
             raise RequestError(SUBSCRIPTION_OVER_PLAIN_HTTP, RequestErrorCode.BAD_REQUEST)
         if streaming and operation_type is OperationType.SUBSCRIPTION:
+            request.state.streaming = True
             stream = await self.schema.stream(
                 text, variable_values=request_data.variables, context_value=context,
                 operation_name=request_data.operation_name, operation_extensions=request_data.extensions,
@@ -314,8 +329,10 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         errors = result.errors or []
-        if any((error.extensions or {}).get("code") == ErrorCode.UNAVAILABLE.value for error in errors):
+        unavailable = any((error.extensions or {}).get("code") == ErrorCode.UNAVAILABLE.value for error in errors)
+        if unavailable and not getattr(request.state, "streaming", False):
             # A resolver met an unreachable database: the same 503 as any other request.
+            # (A stream has sent its status already: its part carries the UNAVAILABLE error.)
             raise ServiceUnavailable
         if _is_request_error(result, errors):
             coded = with_request_codes(errors)

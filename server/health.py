@@ -71,8 +71,8 @@ async def unavailable(conn: Request | WebSocket, exc: Exception) -> JSONResponse
             await conn.close(code=TRY_AGAIN_LATER_CLOSE_CODE, reason="Service temporarily unavailable")
         return None
     if conn.url.path.startswith("/graphql"):
+        # Nothing ran: a request error, without `data` (GraphQL over HTTP).
         body: dict[str, object] = {
-            "data": None,
             "errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": {"code": ErrorCode.UNAVAILABLE.value}}],
         }
     else:

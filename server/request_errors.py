@@ -28,8 +28,10 @@ class RequestErrorCode(str, Enum):
 
 class RequestError(HTTPException):
     """A request refused before it runs. `status` is its HTTP status; `json_status` the
-    one a legacy `application/json` client gets (the GraphQL-over-HTTP spec keeps 200 for
-    any well-formed request there, and 4xx for requests that are not well-formed)."""
+    one a legacy `application/json` client gets: the GraphQL-over-HTTP spec keeps 200
+    there for a well-formed request whose document cannot run (it does not parse or
+    validate, names no single operation, names an unknown persisted document), and 4xx
+    for the rest (not well-formed, a method or transport that does not carry it)."""
 
     def __init__(
         self, message: str, code: str, *, status: int = 400, json_status: int | None = None,

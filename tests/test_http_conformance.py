@@ -203,6 +203,30 @@ async def test_answers_vary_with_accept(client):
         assert "accept" in response.headers["vary"].lower()
 
 
+async def test_a_get_with_null_variables_runs_as_without_them(client):
+    response = await client.get("/graphql", params={"query": "{ __typename }", "variables": "null",
+                                                    "extensions": "null"})
+
+    assert response.status_code == 200 and response.json() == {"data": {"__typename": "Query"}}
+
+
+@pytest.mark.parametrize(("persisted_query", "spec_status", "legacy_status", "code"), [
+    ({"version": 1, "sha256Hash": "0" * 64}, 404, 200, "PERSISTED_QUERY_NOT_FOUND"),  # well formed
+    ({"version": 2, "sha256Hash": "0" * 64}, 400, 400, "BAD_REQUEST"),  # not
+    ({"version": 1, "sha256Hash": "not a hash"}, 400, 400, "BAD_REQUEST"),
+])
+async def test_persisted_document_refusals_take_the_status_of_their_kind(
+    client, persisted_query, spec_status, legacy_status, code
+):
+    body = {"extensions": {"persistedQuery": persisted_query}}
+
+    spec = await client.post("/graphql", json=body, headers=SPEC)
+    legacy = await client.post("/graphql", json=body, headers=LEGACY)
+
+    assert_request_error(spec, spec_status, code, GRAPHQL_RESPONSE)
+    assert_request_error(legacy, legacy_status, code, "application/json")
+
+
 # --- which operation runs --------------------------------------------------------------
 
 async def test_several_operations_without_operation_name_run_none(client, team_and_conversation):

@@ -73,8 +73,8 @@ async def loopback_page() -> AsyncIterator[tuple[Page, Traffic]]:
                     "--disable-dev-shm-usage",
                 ],
             )
-        except Exception as error:  # any failure to launch is the reason to skip
-            pytest.skip(f"Chromium at {CHROMIUM} did not start under Playwright: {error}")
+        except Exception as error:  # the browser is there (checked before): not starting is a failure
+            pytest.fail(f"Chromium at {CHROMIUM} did not start under Playwright: {error}")
         traffic = Traffic()
         try:
             context = await browser.new_context(service_workers="block")

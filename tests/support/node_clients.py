@@ -24,7 +24,12 @@ INSTALL_TIMEOUT = 300.0  # seconds; a registry that does not answer becomes a sk
 
 
 class NodeClientsUnavailable(Exception):
-    """Node or npm is absent, or the clients could not be installed: the reason to skip."""
+    """Node or npm is absent: the reason to skip."""
+
+
+class NodeClientsBroken(Exception):
+    """Node and npm are there but the pinned clients did not install (a broken lock, the
+    registry unreachable): a failure, not a skip, so that CI cannot pass without them."""
 
 
 @dataclass(frozen=True)
@@ -51,15 +56,16 @@ def _install(folder: Path, npm: str) -> None:
             cwd=folder, capture_output=True, text=True, timeout=INSTALL_TIMEOUT,
         )
     except subprocess.TimeoutExpired as timeout:
-        raise NodeClientsUnavailable(f"npm ci did not finish within {INSTALL_TIMEOUT:.0f}s "
-                                     "(is the npm registry reachable?)") from timeout
+        raise NodeClientsBroken(f"npm ci did not finish within {INSTALL_TIMEOUT:.0f}s "
+                                "(is the npm registry reachable?)") from timeout
     if result.returncode != 0:
         first_lines = " / ".join(result.stderr.strip().splitlines()[:3])  # npm says what went wrong first
-        raise NodeClientsUnavailable(f"npm ci failed ({result.returncode}): {first_lines}")
+        raise NodeClientsBroken(f"npm ci failed ({result.returncode}): {first_lines}")
 
 
 def node_clients() -> NodeClients:
-    """The installed clients (installing them on first use); NodeClientsUnavailable if not possible."""
+    """The installed clients (installing them on first use); NodeClientsUnavailable without
+    node or npm, NodeClientsBroken if they do not install."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         raise NodeClientsUnavailable("node and npm are needed for the stock Node client tests "
