@@ -83,13 +83,11 @@ async def open_inbox(http: httpx.AsyncClient) -> tuple[Team, str, str]:
     return team, first, second
 
 
-async def subscribed(client: NodeScenario, http: httpx.AsyncClient, team: Team) -> Line:
-    """The client's "ready" line. Without a starting cursor (no Query.eventCursor) its
-    subscription may not be registered yet: a warm-up message it must receive proves it is."""
+async def subscribed(client: NodeScenario) -> Line:
+    """The client's "ready" line. It subscribed `after` Query.eventCursor, so whatever
+    happens from now on reaches it, however long the subscribe takes to register."""
     ready = await client.next(lambda line: line["type"] == "ready", "the client to log in, query and subscribe")
-    if ready.get("after") is None:
-        await inbound(http, team.account, "+14155550709", "Warm-up")
-        await client.next(is_event("MessageAdded", message__body="Warm-up"), "the warm-up message")
+    assert ready["after"], ready
     return ready
 
 
@@ -145,7 +143,7 @@ async def test_apollo_client_cache_follows_events_and_resumes_after_a_restart(cl
         # given: Bob's Apollo Client has logged in, paged the inbox, read the counts, subscribed
         team, first, _ = await open_inbox(http)
         async with node_scenario(clients, "apollo.mjs", client_config(server, team)) as apollo:
-            ready = await subscribed(apollo, http, team)
+            ready = await subscribed(apollo)
 
             # when: Carol assigns a conversation to him and its customer writes
             await assign_and_write(apollo, http, team, first)
@@ -175,7 +173,7 @@ async def test_urql_with_its_default_exchanges_queries_over_get_and_resumes_afte
         # given: Bob's urql client (cacheExchange, fetchExchange, subscriptionExchange over graphql-ws)
         team, first, _ = await open_inbox(http)
         async with node_scenario(clients, "urql.mjs", {**client_config(server, team), "cache": "document"}) as urql:
-            ready = await subscribed(urql, http, team)
+            ready = await subscribed(urql)
             queries = [r for r in ready["requests"] if r["operationName"] in ("InboxPage", "InboxCounts")]
             assert [(r["method"], r["status"], r["errorCodes"]) for r in queries] == [("GET", 200, [])] * 2, queries
 
@@ -198,7 +196,7 @@ async def test_urql_graphcache_follows_events_without_a_request(clients, server)
         # given: Bob's urql client with Graphcache, urql's normalized cache, and the shipped possibleTypes
         team, first, _ = await open_inbox(http)
         async with node_scenario(clients, "urql.mjs", {**client_config(server, team), "cache": "graphcache"}) as urql:
-            await subscribed(urql, http, team)
+            await subscribed(urql)
 
             # when
             await assign_and_write(urql, http, team, first)
@@ -215,7 +213,7 @@ async def test_graphql_ws_alone_resumes_after_a_restart_exactly_once(clients, se
         cursor = data(await gql(http, operation("EventCursor"), token=bob.token))["eventCursor"]
         config = {"wsUrl": server.ws_url, "token": bob.token, "after": cursor}
         async with node_scenario(clients, "graphql_ws.mjs", config) as client:
-            await subscribed(client, http, team)
+            await subscribed(client)
 
             # when / then: he sees what happens, and a restart loses and repeats nothing
             await assign_and_write(client, http, team, first)

@@ -61,12 +61,7 @@ await client.query({ query: CURRENT_USER });
 // The same document again from the network: now sent by hash alone (persisted queries).
 await client.query({ query: INBOX_PAGE, variables: pageVariables, fetchPolicy: "network-only" });
 
-let after = null;
-try {
-  after = (await client.query({ query: gql(eventCursorDocument()), fetchPolicy: "network-only" })).data.eventCursor;
-} catch (error) {
-  emit({ type: "note", eventCursor: String(error.message) });
-}
+const after = (await client.query({ query: gql(eventCursorDocument()), fetchPolicy: "network-only" })).data.eventCursor;
 const received = [];
 client.subscribe({ query: gql(operation("InboxEvents")), variables: { after } }).subscribe({
   next: (result) => { received.push(result.data); emit({ type: "event", data: result.data, errors: result.error?.message }); },

@@ -2,7 +2,7 @@
 // stdout, commands from pytest on stdin, the repository's client documents, an HTTP
 // fetch that records every request the client makes, and the graphql-ws options a real
 // app sets to survive a server restart.
-import { readFileSync, existsSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 
@@ -40,21 +40,14 @@ export function operation(name) {
   return readFileSync(join(config.repo, "graphql", "operations", `${name}.graphql`), "utf8");
 }
 
-// Query.eventCursor (the newest event's cursor, to subscribe `after` it) is read from its
-// shipped document when there is one.
+// Query.eventCursor (the newest event's cursor, to subscribe `after` it), as shipped.
 export function eventCursorDocument() {
-  const path = join(config.repo, "graphql", "operations", "EventCursor.graphql");
-  return existsSync(path) ? readFileSync(path, "utf8") : "query EventCursor { eventCursor }";
+  return operation("EventCursor");
 }
 
-// Apollo's possibleTypes and Graphcache's: the shipped union/interface map, if shipped.
+// Apollo's possibleTypes and Graphcache's: the shipped union map (its absence is a failure).
 export function possibleTypes() {
-  const path = join(config.repo, "graphql", "possible-types.json");
-  if (!existsSync(path)) {
-    emit({ type: "note", missing: "graphql/possible-types.json" });
-    return {};
-  }
-  const map = JSON.parse(readFileSync(path, "utf8"));
+  const map = JSON.parse(readFileSync(join(config.repo, "graphql", "possible-types.json"), "utf8"));
   return map.possibleTypes ?? map;  // Apollo's shape, optionally wrapped as {possibleTypes: ...}
 }
 

@@ -65,12 +65,7 @@ if (login.error) throw new Error(`Login: ${login.error.message}`);
 token = login.data.login.token;
 await run(INBOX_PAGE, pageVariables);
 await run(INBOX_COUNTS, countsVariables);
-let after = null;
-try {
-  after = (await run(gql(eventCursorDocument()), {})).eventCursor;
-} catch (error) {
-  emit({ type: "note", eventCursor: String(error.message) });
-}
+const after = (await run(gql(eventCursorDocument()), {})).eventCursor;
 client.subscription(gql(operation("InboxEvents")), { after }).subscribe((result) => {
   emit({ type: "event", data: result.data ?? null, errors: result.error?.message });
 });
