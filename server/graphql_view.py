@@ -65,8 +65,8 @@ from subscriptions.protocol import FORBIDDEN_CLOSE_CODE
 VARY_ACCEPT = {"Vary": "Accept"}
 
 SUBSCRIPTION_OVER_PLAIN_HTTP = (
-    "Subscriptions are served over a WebSocket (graphql-transport-ws at /graphql) or as a multipart "
-    "HTTP response (send `Accept: multipart/mixed;subscriptionSpec=1.0`)"
+    "Subscriptions are served over a WebSocket (graphql-transport-ws at /graphql) or as an HTTP stream "
+    "(send `Accept: multipart/mixed;subscriptionSpec=1.0`, or `Accept: text/event-stream`)"
 )
 
 
@@ -231,7 +231,7 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     def _streams_or_renders_ide(self, request: Request) -> bool:
-        """Answers in neither JSON media type: a multipart stream, or GraphiQL's page."""
+        """Answers in neither JSON media type: a stream (multipart or SSE), or GraphiQL's page."""
         streams = self._get_stream_transport_from_headers(request.headers) is not None
         return streams or self.should_render_graphql_ide(self.request_adapter_class(request))
 
