@@ -1,19 +1,18 @@
-"""The GraphQL endpoint: GraphQL over HTTP (GET and POST, multipart subscriptions, with
-GraphiQL for a browser) and graphql-transport-ws WebSockets, on Strawberry's view.
+"""The GraphQL endpoint: GraphQL over HTTP (GET and POST; subscriptions as multipart or
+Server-Sent Events streams; GraphiQL for a browser) and graphql-transport-ws WebSockets
+(server/ws_handler.py), on Strawberry's view.
 
 HTTP requests authenticate with `Authorization: Bearer`. WebSockets authenticate in
 `connection_init` (`{"authorization": "Bearer ..."}`); a bad token closes with 4403.
 
-Where Strawberry's view differs from the GraphQL-over-HTTP specification or the
-graphql-transport-ws protocol, this module holds the difference (each is named where it
-is made): answers in the media type the client accepts with the specification's status
-codes; every refusal a GraphQL error with a code, never plain text; the operation a
-request runs decided before it runs; malformed WebSocket frames closed with 4400, and
-documents that fail to parse or validate answered with an `error` message."""
+Where Strawberry's view differs from the GraphQL-over-HTTP specification, this module
+holds the difference (each is named where it is made): answers in the media type the
+client accepts, with the specification's status codes; every refusal a GraphQL error with
+a code, never plain text; the document and operation a request runs decided before it
+runs (server/documents.py)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
@@ -23,9 +22,9 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket
 from strawberry import Schema
-from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
@@ -35,31 +34,25 @@ from strawberry.subscriptions import (
     GRAPHQL_TRANSPORT_WS_PROTOCOL,
     MULTIPART_SUBSCRIPTION_PROTOCOL,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-    Operation,
-)
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message, SubscribeMessage
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
-from resolvers.auth import authenticate, bearer_token, still_valid
+from resolvers.auth import authenticate, bearer_token
 from resolvers.errors import ErrorCode
 from resolvers.viewer import Viewer
 from schema.context import Context
 from schema.limits import Limits
-from server import graphiql, ws_frames
+from server import graphiql
 from server.connections import ConnectionTracker
+from server.documents import Documents
 from server.health import ServiceUnavailable
 from server.http_streams import MULTIPART_CONTENT_TYPE, LineFeedSSETransport, MultipartTransport, opened_multipart
 from server.media_types import JSON, negotiate, response_status
-from server.operation_selection import selected_operation
-from server.persisted import PersistedDocumentError, PersistedDocuments
+from server.persisted import PersistedDocuments
 from server.request_errors import RequestError, RequestErrorCode, from_http_exception, with_request_codes
 from server.settings import Settings
-from server.ws_messages import frame_problem
-from subscriptions.protocol import FORBIDDEN_CLOSE_CODE
+from server.ws_handler import TransportWSHandler
 
 # The answer's media type (and, for a GET, page or JSON) follows Accept: caches must key on it.
 VARY_ACCEPT = {"Vary": "Accept"}
@@ -70,111 +63,8 @@ SUBSCRIPTION_OVER_PLAIN_HTTP = (
 )
 
 
-class Documents:
-    """The text a request runs, for HTTP and WebSocket alike: the persisted document its
-    hash names, or its own text; and the type of the operation it selects."""
-
-    def __init__(self, persisted: PersistedDocuments, max_tokens: int):
-        self.persisted = persisted
-        self.max_tokens = max_tokens
-
-    async def text(
-        self, query: str | None, extensions: dict[str, Any] | None, viewer: Viewer | None, document_id: object = None
-    ) -> str:
-        try:
-            text = await self.persisted.document(
-                query, extensions, viewer.role if viewer else None, document_id=document_id
-            )
-        except PersistedDocumentError as error:
-            # A hash unknown or not trusted is a well-formed request (200 under
-            # application/json); a malformed hash or version is not.
-            well_formed = error.status in (403, 404)
-            raise RequestError(
-                error.message, error.code, status=error.status, json_status=200 if well_formed else error.status
-            ) from None
-        if not text:
-            raise RequestError("No GraphQL query found in the request", RequestErrorCode.BAD_REQUEST)
-        return text
-
-    def operation_type(self, text: str, operation_name: object) -> OperationType:
-        return OperationType(selected_operation(text, operation_name, max_tokens=self.max_tokens).value)
-
-
-class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    view: TeamInboxGraphQL
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        # Strawberry's Operation keeps no `extensions`: a persisted document's hash waits
-        # here, by operation id, until the operation's task resolves it.
-        self.pending_extensions: dict[str, dict[str, Any] | None] = {}
-
-    async def handle_message(self, message: Message) -> None:
-        # Strawberry indexes the frame as a dict of the right types; anything else would
-        # raise inside it and drop the socket without a close code.
-        problem = frame_problem(message)
-        if problem is not None:
-            await self.handle_invalid_message(problem)
-            return
-        await super().handle_message(message)
-
-    async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        # A socket outlives its login: a member logged out or deactivated while it had no
-        # subscription running must not go on querying, mutating or subscribing with it.
-        viewer = self.context.viewer
-        if viewer is not None and not await still_valid(viewer):
-            await self.websocket.close(code=FORBIDDEN_CLOSE_CODE, reason="Access revoked")
-            return
-        payload = cast(dict[str, Any], message["payload"])
-        payload.setdefault("query", None)  # a persisted document's hash may come without its text
-        known = message["id"] in self.operations
-        await super().handle_subscribe(message)
-        # Registered (not refused as a duplicate or over the limit): its task, created but
-        # not yet started, will find the extensions.
-        if not known and message["id"] in self.operations:
-            self.pending_extensions[message["id"]] = payload.get("extensions")
-
-    async def run_operation(self, operation: Operation[Context, None]) -> None:
-        extensions = self.pending_extensions.pop(operation.id, None)
-        documents = self.view.documents
-        try:
-            operation.query = await documents.text(operation.query, extensions, self.context.viewer)
-            documents.operation_type(operation.query, operation.operation_name)
-        except RequestError as error:
-            await operation.send_initial_errors([error.as_graphql_error()])
-            return
-        await super().run_operation(operation)
-
-    async def cleanup_operation(self, operation_id: str) -> None:
-        # Completed (or the socket closed) before its task began.
-        self.pending_extensions.pop(operation_id, None)
-        await super().cleanup_operation(operation_id)
-
-    async def _handle_pre_execution_error(self, operation: Operation[Context, None], result: PreExecutionError) -> None:
-        # Strawberry closes the socket (4400) on a syntax error; the protocol answers a
-        # document that cannot run with an `error` message for that operation alone.
-        assert result.errors
-        await operation.send_initial_errors(with_request_codes(result.errors))
-
-    async def send_message(self, message: Message) -> None:
-        # A subscription that closed the socket itself (access revoked: 4403) still ends
-        # with a `complete` frame; with nobody left to send it to, Starlette would raise
-        # and Strawberry log it as an error on every logout.
-        # The ASGI view hands its handlers an ASGIWebSocketAdapter; the base class types
-        # the attribute as the abstract adapter, which has no `ws`.
-        websocket = cast(ASGIWebSocketAdapter, self.websocket).ws
-        if websocket.application_state == WebSocketState.DISCONNECTED:
-            return
-        # Strawberry's send_json would json.dumps every frame; an event's shared payload
-        # is serialised once for all its subscribers instead.
-        # A peer that went away while a frame was on its way is not an error: the read
-        # loop sees the disconnect and stops every operation of the socket.
-        with suppress(WebSocketDisconnect):
-            await websocket.send_text(ws_frames.encode(message))
-
-
 class TeamInboxGraphQL(GraphQL[Context, None]):
-    graphql_transport_ws_handler_class = _TransportWSHandler
+    graphql_transport_ws_handler_class = TransportWSHandler
     stream_transport_classes_by_protocol = {
         MULTIPART_SUBSCRIPTION_PROTOCOL: MultipartTransport,
         GRAPHQL_SSE_PROTOCOL: LineFeedSSETransport,
