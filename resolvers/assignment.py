@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from tortoise.expressions import F
 
-from models import AssignmentEvent, Conversation, NotificationKind, User
+from models import AssignmentEvent, Conversation, NotificationKind, Role, User
 from resolvers.conversations import conversation_facts
 from resolvers.counts import move_conversation
 from resolvers.errors import DomainError, ErrorCode, not_found, validation, without_nul
@@ -73,12 +73,17 @@ async def assign_conversation(
     if len(note) > MAX_NOTE_LENGTH:
         raise validation(f"Note must be at most {MAX_NOTE_LENGTH} characters", "note")
     conversation_pk = parse_id(conversation_id, "Conversation", "conversationId")
-    assignee = await _active_member(viewer, assignee_id)
+    assignee_pk = None if assignee_id is None else parse_id(assignee_id, "Member", "assigneeId")
     # An expected id of no member here (another account's, say) can never match: a conflict, as for
     # any other member who does not hold it, so it tells nothing about that id.
     expected_id = _expected_id(expected)
-    new_id = assignee.id if assignee else None
     async with write_transaction(viewer.account_id) as outbox:
+        # The assignee is read, and locked, inside the transaction and first (the order
+        # deactivation takes: member, then their conversations): a deactivation commits
+        # before this reads, and is seen, or waits until this commits, and then unassigns
+        # what this assigned. No interleaving leaves an inactive member holding one.
+        assignee = await _assignable_member(viewer, assignee_pk, outbox)
+        new_id = assignee.id if assignee else None
         # The tenancy check is this read: no statement before the transaction.
         conversation = await (
             Conversation.filter(id=conversation_pk, account_id=viewer.account_id)
@@ -108,15 +113,21 @@ async def unassign_all_of(viewer: Viewer, member: User, outbox: Outbox, *, note:
     return len(conversations)
 
 
-async def _active_member(viewer: Viewer, assignee_id: str | None) -> User | None:
-    if assignee_id is None:
+async def _assignable_member(viewer: Viewer, pk: int | None, outbox: Outbox) -> User | None:
+    """The member to assign, row-locked: active, and one who can work conversations
+    (an analyst reads only, so cannot answer one)."""
+    if pk is None:
         return None
-    pk = parse_id(assignee_id, "Member", "assigneeId")
-    assignee = await User.get_or_none(id=pk, account_id=viewer.account_id)
+    assignee = await (
+        User.filter(id=pk, account_id=viewer.account_id)
+        .using_db(outbox.connection).select_for_update(no_key=True).first()
+    )
     if assignee is None:
         raise not_found("Member", "assigneeId")
     if not assignee.active:
         raise validation(f"{assignee.name} is deactivated and cannot be assigned", "assigneeId")
+    if assignee.role is Role.ANALYST:
+        raise validation(f"{assignee.name} is an analyst (read only) and cannot be assigned", "assigneeId")
     return assignee
 
 

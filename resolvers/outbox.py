@@ -47,8 +47,9 @@ class Outbox:
     instead of queueing one behind another. No deadlock can involve it: its holder only
     inserts event rows (whose one foreign key, the account, only waits on a FOR UPDATE
     of the account row, which nothing takes) and commits. Deadlocks between the row locks
-    before it are avoided by one order: the conversation row first (read `FOR NO KEY
-    UPDATE`, so that inserts referencing it elsewhere are not blocked), then inbox
+    before it are avoided by one order: a member's row first (an assignment's assignee,
+    a deactivated member), then conversation rows (read `FOR NO KEY UPDATE`, so that
+    inserts referencing them elsewhere are not blocked; several in key order), then inbox
     counters in key order (resolvers/counts.py). SQLite serialises writers anyway."""
 
     def __init__(self, connection: BaseDBAsyncClient, account_id: int):

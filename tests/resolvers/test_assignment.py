@@ -7,13 +7,14 @@ import asyncio
 
 import pytest
 
-from models import ConversationStatus, Event, Notification, NotificationKind, Plan
+from models import Conversation, ConversationStatus, Event, Notification, NotificationKind, Plan, Role, User
 from resolvers.assignment import MAX_NOTE_LENGTH, AssignmentConflict, ExpectedAssignee, assign_conversation
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.inbox import inbox_counts
-from resolvers.members import update_user
+from resolvers.members import new_user, update_user
 from subscriptions.events import CONVERSATION_ASSIGNED, NOTIFICATION_CREATED
 from tests.resolvers.conftest import (
+    PASSWORD,
     Factory,
     Team,
     events,
@@ -296,6 +297,53 @@ async def test_a_deactivated_member_cannot_be_assigned(factory: Factory, team: T
     assert (raised.value.code, raised.value.field) == (ErrorCode.VALIDATION, "assigneeId")
     assert (await stored(conversation)).assignee_id is None
     assert await history(conversation) == []
+
+
+async def test_an_analyst_cannot_be_assigned(factory: Factory, team: Team):
+    # given: dave is an analyst, who reads but cannot reply
+    conversation = await factory.conversation(team)
+
+    # when
+    with pytest.raises(DomainError) as raised:
+        await assign_conversation(team["bob"], str(conversation.id), team.id("dave"))
+
+    # then
+    assert (raised.value.code, raised.value.field) == (ErrorCode.VALIDATION, "assigneeId")
+    assert (await stored(conversation)).assignee_id is None
+    assert await history(conversation) == []
+
+
+RACE_ROUNDS = 50
+
+
+async def test_assignment_racing_deactivation_never_leaves_an_inactive_member_holding_one(
+    factory: Factory, team: Team
+):
+    # given: each round a new agent, and a conversation to hand them
+    for round_ in range(RACE_ROUNDS):
+        email = f"racer{round_}-{team.account.id}@team.test"
+        member = await new_user(team.account, email=email, name=f"Racer {round_}", role=Role.AGENT,
+                                password=PASSWORD)
+        conversation = await factory.conversation(team)
+
+        # when: bob assigns it to them while the admin deactivates them
+        outcomes = await asyncio.gather(
+            assign_conversation(team["bob"], str(conversation.id), str(member.id)),
+            update_user(team.admin, str(member.id), active=False),
+            return_exceptions=True,
+        )
+
+        # then: whichever came first, the member ends inactive and holds nothing, and a
+        # refused assignment says why
+        assigned = outcomes[0]
+        if isinstance(assigned, BaseException):
+            assert isinstance(assigned, DomainError) and assigned.code == ErrorCode.VALIDATION, outcomes
+        assert not isinstance(outcomes[1], BaseException), outcomes
+        assert not (await User.get(id=member.id)).active
+        holding = await Conversation.filter(account_id=team.account.id, assignee_id=member.id).count()
+        assert holding == 0, f"round {round_}: {outcomes}"
+        counts = await inbox_counts(team.admin, ConversationStatus.OPEN)
+        assert counts.all == counts.unassigned + sum(n for _, n in counts.by_assignee), f"round {round_}"
 
 
 async def test_an_analyst_cannot_assign(factory: Factory, team: Team):
