@@ -6,7 +6,7 @@ import secrets
 from tortoise.transactions import in_transaction
 
 from models import Account, Plan, Role, User
-from resolvers.errors import validation, without_nul
+from resolvers.errors import storable_text, validation
 from resolvers.members import new_user
 from resolvers.viewer import Viewer
 
@@ -18,7 +18,7 @@ def new_webhook_secret() -> str:
 async def create_account(
     name: str, plan: Plan, admin_email: str, admin_password: str, admin_name: str | None = None
 ) -> tuple[Account, User]:
-    name = without_nul(name, "name").strip()
+    name = storable_text(name, "name").strip()
     if not name or len(name) > 200:
         raise validation("Account name must be 1 to 200 characters", "name")
     async with in_transaction():

@@ -16,7 +16,7 @@ from tortoise.expressions import F
 from models import AssignmentEvent, Conversation, NotificationKind, Role, User
 from resolvers.conversations import conversation_facts
 from resolvers.counts import move_conversation
-from resolvers.errors import DomainError, ErrorCode, not_found, validation, without_nul
+from resolvers.errors import DomainError, ErrorCode, not_found, storable_text, validation
 from resolvers.ids import parse_id
 from resolvers.notifications import notify
 from resolvers.outbox import Outbox, utcnow, write_transaction
@@ -69,7 +69,7 @@ async def assign_conversation(
     compare-and-set that raises AssignmentConflict when the conversation changed hands."""
     viewer.require_writer()
     viewer.require_capability()
-    note = without_nul(note or "", "note").strip()
+    note = storable_text(note or "", "note").strip()
     if len(note) > MAX_NOTE_LENGTH:
         raise validation(f"Note must be at most {MAX_NOTE_LENGTH} characters", "note")
     conversation_pk = parse_id(conversation_id, "Conversation", "conversationId")

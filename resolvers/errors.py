@@ -1,6 +1,7 @@
 """The one way resolvers report an expected failure; schema/ maps it to userErrors."""
 from __future__ import annotations
 
+import re
 from enum import Enum
 
 
@@ -15,6 +16,8 @@ class ErrorCode(str, Enum):
     ALREADY_EXISTS = "ALREADY_EXISTS"
     UNAVAILABLE = "UNAVAILABLE"
 
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # What a client is told while the database cannot be reached (HTTP 503, or a GraphQL error
 # coded UNAVAILABLE where no status can say it).
@@ -39,8 +42,12 @@ def validation(message: str, field: str | None = None) -> DomainError:
     return DomainError(ErrorCode.VALIDATION, message, field)
 
 
-def without_nul(text: str, field: str | None) -> str:
-    """PostgreSQL text cannot hold NUL characters: refuse them on every backend alike."""
+def storable_text(text: str, field: str | None) -> str:
+    """Text every backend can store, refused alike on each: PostgreSQL text cannot hold NUL
+    characters, and a lone surrogate (JSON's "\\ud800") is no character at all: it
+    cannot be encoded to UTF-8 for the database, the hasher or a response."""
     if "\x00" in text:
         raise validation("Text must not contain NUL characters", field)
+    if _LONE_SURROGATE.search(text):
+        raise validation("Text must be valid Unicode (it holds a lone surrogate)", field)
     return text

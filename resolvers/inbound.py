@@ -22,7 +22,7 @@ from models import (
 )
 from resolvers.conversations import set_status
 from resolvers.counts import move_conversation
-from resolvers.errors import validation
+from resolvers.errors import storable_text, validation
 from resolvers.messages import clean_body, record_message
 from resolvers.notifications import notify
 from resolvers.outbox import Outbox, utcnow, write_transaction
@@ -74,8 +74,12 @@ def _parse_time(raw: Any) -> datetime | None:
         raise validation("receivedAt must be an ISO-8601 time, e.g. 2026-11-25T14:00:00Z", "receivedAt") from None
     if value.tzinfo is None:
         raise validation("receivedAt must include a time zone", "receivedAt")
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:  # the calendar's first or last day, in a zone that leaves it
+        raise validation("receivedAt is out of range", "receivedAt") from None
     # A provider's clock ahead of ours must not put the message in the future.
-    return min(value.astimezone(UTC), utcnow())
+    return min(in_utc, utcnow())
 
 
 def parse_inbound(data: Any) -> InboundMessage:
@@ -83,9 +87,9 @@ def parse_inbound(data: Any) -> InboundMessage:
     if not isinstance(data, dict):
         raise validation("Body must be a JSON object", None)
     external_id = data.get("id")
-    if (not isinstance(external_id, str) or not external_id.strip() or len(external_id) > MAX_EXTERNAL_ID_LENGTH
-            or "\x00" in external_id):
+    if not isinstance(external_id, str) or not external_id.strip() or len(external_id) > MAX_EXTERNAL_ID_LENGTH:
         raise validation(f"id must be a non-empty string of at most {MAX_EXTERNAL_ID_LENGTH} characters", "id")
+    storable_text(external_id, "id")
     if not isinstance(data.get("body"), str):
         raise validation("body must be a string", "body")
     return InboundMessage(

@@ -11,7 +11,7 @@ from tortoise.queryset import QuerySet
 
 from models import Conversation, ConversationStatus, User
 from resolvers.counts import counts_by_assignee
-from resolvers.errors import validation, without_nul
+from resolvers.errors import storable_text, validation
 from resolvers.members import get_member
 from resolvers.viewer import Viewer
 
@@ -73,7 +73,7 @@ async def scope_assignee(viewer: Viewer, inbox_filter: InboxFilter) -> int | Non
 
 def search_text(inbox_filter: InboxFilter) -> str:
     """The filter's search term as the inbox matches it (trimmed; empty: no search)."""
-    search = without_nul(inbox_filter.search or "", "search").strip()
+    search = storable_text(inbox_filter.search or "", "search").strip()
     if len(search) > MAX_SEARCH_LENGTH:
         raise validation(f"Search must be at most {MAX_SEARCH_LENGTH} characters", "search")
     return search

@@ -10,7 +10,7 @@ from tortoise.exceptions import IntegrityError
 from models import Account, Role, Session, User
 from resolvers.assignment import unassign_all_of
 from resolvers.auth import announce_access_revoked, normalise_email
-from resolvers.errors import DomainError, ErrorCode, not_found, validation, without_nul
+from resolvers.errors import DomainError, ErrorCode, not_found, storable_text, validation
 from resolvers.ids import parse_id
 from resolvers.outbox import utcnow, write_transaction
 from resolvers.passwords import hash_password
@@ -22,7 +22,7 @@ MAX_NAME_LENGTH = 200
 
 
 def _clean_name(name: str) -> str:
-    name = " ".join(without_nul(name, "name").split())
+    name = " ".join(storable_text(name, "name").split())
     if not name or len(name) > MAX_NAME_LENGTH:
         raise validation(f"Name must be 1 to {MAX_NAME_LENGTH} characters", "name")
     return name
@@ -44,7 +44,7 @@ async def get_member(viewer: Viewer, user_id: str | int, field: str = "userId") 
 
 async def new_user(account: Account, *, email: str, name: str, role: Role, password: str) -> User:
     """Create a member (no permission check: callers decide who may)."""
-    email = normalise_email(without_nul(email, "email"))
+    email = normalise_email(storable_text(email, "email"))
     if len(email) > 254 or not EMAIL_RE.match(email):
         raise validation("Enter a valid email address", "email")
     password_hash = await hash_password(password)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from models import Conversation, Message, MessageDirection
 from resolvers.conversations import conversation_facts, get_conversation
-from resolvers.errors import validation, without_nul
+from resolvers.errors import storable_text, validation
 from resolvers.outbox import Outbox, utcnow, write_transaction
 from resolvers.viewer import Viewer
 from subscriptions.events import MESSAGE_CREATED
@@ -14,7 +14,7 @@ MAX_BODY_LENGTH = 1600
 
 
 def clean_body(body: str, field: str = "body") -> str:
-    body = without_nul(body, field).strip()
+    body = storable_text(body, field).strip()
     if not body:
         raise validation("Message body must not be empty", field)
     if len(body) > MAX_BODY_LENGTH:

@@ -157,7 +157,12 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
     def parse_json(self, data: str | bytes) -> Any:
         """HTTP bodies (WebSocket frames use `decode_json`). Strawberry assumes an object
         or a batch list: a bare string, number or null would crash it into a 500."""
-        parsed = super().parse_json(data)
+        try:
+            parsed = super().parse_json(data)
+        except UnicodeDecodeError:  # Strawberry catches only JSONDecodeError
+            raise RequestError("The request body must be JSON in UTF-8", RequestErrorCode.BAD_REQUEST) from None
+        except RecursionError:
+            raise RequestError("The request body nests too deeply", RequestErrorCode.BAD_REQUEST) from None
         if not isinstance(parsed, (dict, list)):
             raise RequestError("The request body must be a JSON object", RequestErrorCode.BAD_REQUEST)
         return parsed
