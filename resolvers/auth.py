@@ -87,14 +87,17 @@ def _model_from(model: type[M], row: dict[str, Any], prefix: str) -> M:
     return model._init_from_db(**{column: row[prefix + column] for column in model._meta.db_fields})
 
 
-async def still_valid(viewer: Viewer) -> bool:
-    """Re-check a long-lived connection's login (revoked token, deactivated member)."""
+async def current_viewer(viewer: Viewer) -> Viewer | None:
+    """A long-lived connection's login as it is now: the member's current role and their
+    account's current plan, or None once the session is revoked or expired or the member
+    deactivated. A socket runs each new operation with this, never with the role and plan
+    it had when it connected."""
     if viewer.session_id is None:
-        return False
-    session = await Session.get_or_none(id=viewer.session_id).select_related("user")
-    return bool(
-        session and session.revoked_at is None and session.expires_at > utcnow() and session.user.active
-    )
+        return None
+    session = await Session.get_or_none(id=viewer.session_id).select_related("user__account")
+    if session is None or session.revoked_at is not None or session.expires_at <= utcnow() or not session.user.active:
+        return None
+    return Viewer(user=session.user, account=session.user.account, session_id=session.id)
 
 
 async def logout(viewer: Viewer) -> None:

@@ -13,7 +13,7 @@ from functools import partial
 import strawberry
 
 from resolvers import event_routing
-from resolvers.auth import still_valid
+from resolvers.auth import current_viewer
 from resolvers.inbox import account_counts, counts_for
 from resolvers.viewer import Viewer, require_viewer
 from schema.context import Info
@@ -64,7 +64,7 @@ async def _while_access_lasts(
     async with aclosing(stream):
         async for item in stream:
             revoked = (
-                not await still_valid(viewer) if isinstance(item, ReplayFinished)
+                await current_viewer(viewer) is None if isinstance(item, ReplayFinished)
                 else isinstance(item, BusEvent) and item.kind == ACCESS_REVOKED
             )
             if revoked:

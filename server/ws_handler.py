@@ -16,7 +16,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message, SubscribeMessage
 from strawberry.types.execution import PreExecutionError
 
-from resolvers.auth import still_valid
+from resolvers.auth import current_viewer
 from schema.context import Context
 from server import ws_frames
 from server.documents import Documents
@@ -55,10 +55,14 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         # A socket outlives its login: a member logged out or deactivated while it had no
         # subscription running must not go on querying, mutating or subscribing with it.
+        # Nor with the role and plan it had then: each operation runs as the member is now.
         viewer = self.context.viewer
-        if viewer is not None and not await still_valid(viewer):
-            await self.websocket.close(code=FORBIDDEN_CLOSE_CODE, reason="Access revoked")
-            return
+        if viewer is not None:
+            current = await current_viewer(viewer)
+            if current is None:
+                await self.websocket.close(code=FORBIDDEN_CLOSE_CODE, reason="Access revoked")
+                return
+            self.context.viewer = current
         payload = cast(dict[str, Any], message["payload"])
         payload.setdefault("query", None)  # a persisted document's hash may come without its text
         known = message["id"] in self.operations
