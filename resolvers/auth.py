@@ -100,8 +100,12 @@ async def current_viewer(viewer: Viewer) -> Viewer | None:
     return Viewer(user=session.user, account=session.user.account, session_id=session.id)
 
 
-async def logout(viewer: Viewer) -> None:
-    if viewer.session_id is not None:
+async def logout(viewer: Viewer, *, all_sessions: bool = False) -> None:
+    """Revoke this session, or every session of the member; their subscriptions end."""
+    if all_sessions:
+        await Session.filter(user_id=viewer.user_id, revoked_at=None).update(revoked_at=utcnow())
+        await announce_access_revoked(viewer.account_id, viewer.user_id)
+    elif viewer.session_id is not None:
         await Session.filter(id=viewer.session_id, revoked_at=None).update(revoked_at=utcnow())
         await announce_access_revoked(viewer.account_id, viewer.user_id, viewer.session_id)
 

@@ -54,9 +54,14 @@ class Mutation:
             lambda result: LoginPayload(token=result[0], user=User.from_model(result[1])),
         )
 
-    @strawberry.mutation(description="Revoke the token this request was made with.")
-    async def logout(self, info: Info) -> LogoutPayload:
-        return await LogoutPayload.run(info, lambda: auth.logout(_viewer(info)), lambda _: LogoutPayload(revoked=True))
+    @strawberry.mutation(
+        description="Revoke the token this request was made with; with `allSessions`, every session of the member "
+        "(every device), ending their open subscriptions too."
+    )
+    async def logout(self, info: Info, all_sessions: bool = False) -> LogoutPayload:
+        return await LogoutPayload.run(
+            info, lambda: auth.logout(_viewer(info), all_sessions=all_sessions), lambda _: LogoutPayload(revoked=True)
+        )
 
     @strawberry.mutation(description="Add a member to the team (admins).")
     async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:

@@ -262,3 +262,24 @@ async def test_a_reactivated_member_must_log_in_again(client):
     assert await viewer_of(client, bob.token) is None
     fresh = await login(client, bob.user.email)
     assert (await viewer_of(client, fresh))["user"]["id"] == bob.id
+
+
+LOGOUT_EVERYWHERE = "mutation { logout(allSessions: true) { revoked userErrors { code } } }"
+
+
+async def test_logout_of_all_sessions_revokes_every_token_of_the_member_and_only_theirs(client):
+    # given: bob logged in on two devices, carol on one
+    team = await make_team(client, roles={"bob": Role.AGENT, "carol": Role.AGENT})
+    bob_email = team["bob"].user.email
+    phone, laptop = team["bob"].token, await login(client, bob_email)
+    carol = team["carol"].token
+
+    # when: he logs out everywhere from his phone
+    result = data(await gql(client, LOGOUT_EVERYWHERE, token=phone))["logout"]
+
+    # then: neither of his tokens works any more; carol's does
+    assert result == {"revoked": True, "userErrors": []}
+    for token in (phone, laptop):
+        assert await viewer_of(client, token) is None
+    assert (await viewer_of(client, carol))["user"]["id"] == team["carol"].id
+    assert await Session.filter(user_id=team["bob"].user.id, revoked_at=None).count() == 0
