@@ -11,7 +11,7 @@ from tortoise import connections
 from tortoise.models import Model
 
 from models import Account, Session, User
-from resolvers.errors import DomainError, ErrorCode, storable_text
+from resolvers.errors import DomainError, ErrorCode, is_storable
 from resolvers.outbox import utcnow
 from resolvers.passwords import verify_password
 from resolvers.viewer import Viewer
@@ -32,9 +32,11 @@ def normalise_email(email: str) -> str:
 
 
 async def login(email: str, password: str, *, ttl: timedelta = DEFAULT_SESSION_TTL) -> tuple[str, User]:
-    email = normalise_email(storable_text(email, "email"))
-    user = await User.get_or_none(email=email).select_related("account")
-    ok = await verify_password(user.password_hash if user else None, storable_text(password, "password"))
+    # Text no member's email or password can be (a NUL, a lone surrogate) is just wrong
+    # credentials, hashed like any other try: a login says nothing more.
+    readable = is_storable(email) and is_storable(password)
+    user = await User.get_or_none(email=normalise_email(email)).select_related("account") if readable else None
+    ok = await verify_password(user.password_hash if user else None, password if readable else "")
     if user is None or not ok or not user.active:
         raise DomainError(ErrorCode.INVALID_CREDENTIALS, "Wrong email or password", "password")
     token = secrets.token_urlsafe(32)

@@ -51,3 +51,8 @@ def storable_text(text: str, field: str | None) -> str:
     if _LONE_SURROGATE.search(text):
         raise validation("Text must be valid Unicode (it holds a lone surrogate)", field)
     return text
+
+
+def is_storable(text: str) -> bool:
+    """What storable_text accepts, for callers that must not say why (a login)."""
+    return "\x00" not in text and not _LONE_SURROGATE.search(text)

@@ -41,7 +41,7 @@ async def test_a_body_a_json_parser_should_not_take_is_a_coded_400(client, body)
     assert data(await gql(client, "{ __typename }")) == {"__typename": "Query"}  # and it serves on
 
 
-async def test_a_lone_surrogate_in_a_login_is_a_validation_error(client):
+async def test_a_lone_surrogate_in_a_login_is_just_wrong_credentials(client):
     team = await make_team(client)
     body = json_with_escapes({"query": operation("Login"), "variables": {
         "email": f"bob{LONE_SURROGATE}@x.test", "password": f"pass{LONE_SURROGATE}word"}})
@@ -50,7 +50,7 @@ async def test_a_lone_surrogate_in_a_login_is_a_validation_error(client):
 
     login = data(response.json())["login"]
     assert login["token"] is None
-    assert [e["code"] for e in login["userErrors"]] == ["VALIDATION"]
+    assert [e["code"] for e in login["userErrors"]] == ["INVALID_CREDENTIALS"]  # as for a NUL: nothing more
     assert team.admin.token  # the account is untouched
 
 
