@@ -26,7 +26,7 @@ from gql.transport.websockets import WebsocketsTransport
 from tests.support.documents import operation
 from tests.support.http import data, gql, mutate
 from tests.support.live import EventCollector, running_server
-from tests.support.node_clients import NodeClients, NodeClientsUnavailable, node_clients
+from tests.support.node_clients import NodeClients, node_clients_or_skip
 from tests.support.node_scenario import Line, NodeScenario, node_scenario
 from tests.support.restartable import RestartableServer, restartable_server
 from tests.support.teams import PASSWORD, Team, make_team
@@ -37,10 +37,7 @@ ASSIGN = operation("AssignConversation")
 
 @pytest.fixture(scope="module")
 def clients() -> NodeClients:
-    try:
-        return node_clients()
-    except NodeClientsUnavailable as reason:
-        pytest.skip(f"stock Node clients unavailable: {reason}")
+    return node_clients_or_skip()
 
 
 @pytest.fixture

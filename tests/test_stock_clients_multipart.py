@@ -21,7 +21,7 @@ import pytest
 from tests.support.documents import operation
 from tests.support.http import mutate
 from tests.support.live import LiveServer, running_server
-from tests.support.node_clients import NodeClients, NodeClientsUnavailable, node_clients
+from tests.support.node_clients import NodeClients, node_clients_or_skip
 from tests.support.node_scenario import Line, NodeScenario, node_scenario
 from tests.support.teams import PASSWORD, Team
 from tests.test_stock_clients import assert_cache_is_current, assign_and_write, event, open_inbox
@@ -29,10 +29,7 @@ from tests.test_stock_clients import assert_cache_is_current, assign_and_write, 
 
 @pytest.fixture(scope="module")
 def clients() -> NodeClients:
-    try:
-        return node_clients()
-    except NodeClientsUnavailable as reason:
-        pytest.skip(f"stock Node clients unavailable: {reason}")
+    return node_clients_or_skip()
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from tests.support.environment import REPO
 
 CLIENTS_DIR = REPO / "tests" / "clients"
@@ -90,3 +92,11 @@ def node_clients() -> NodeClients:
                 shutil.copyfile(script, staging / script.name)
             staging.rename(copies)
     return NodeClients(node=node, scripts=copies)
+
+
+def node_clients_or_skip() -> NodeClients:
+    """node_clients(), the test skipped (with its reason) when node or npm is absent."""
+    try:
+        return node_clients()
+    except NodeClientsUnavailable as reason:
+        pytest.skip(f"stock Node clients unavailable: {reason}")
