@@ -1,7 +1,9 @@
 """Tortoise models: data only (no GraphQL, no bus)."""
-from models.accounts import Account, Session, User
+from models.accounts import Account, KnownAddress, Session, User
+from models.audit import AuditEntry
 from models.enums import (
     PLAN_CAPABILITIES,
+    AuditAction,
     Capability,
     ConversationStatus,
     MessageDirection,
@@ -13,7 +15,7 @@ from models.inbox import AssignmentEvent, Contact, Conversation, InboxCount, Mes
 from models.notifications import Event, Notification
 
 __all__ = [
-    "Account", "AssignmentEvent", "Capability", "Contact", "Conversation", "ConversationStatus",
-    "Event", "InboxCount", "Message", "MessageDirection", "Notification", "NotificationKind", "PLAN_CAPABILITIES",
-    "Plan", "Role", "Session", "StatusEvent", "User",
+    "Account", "AssignmentEvent", "AuditAction", "AuditEntry", "Capability", "Contact", "Conversation",
+    "ConversationStatus", "Event", "InboxCount", "KnownAddress", "Message", "MessageDirection", "Notification",
+    "NotificationKind", "PLAN_CAPABILITIES", "Plan", "Role", "Session", "StatusEvent", "User",
 ]

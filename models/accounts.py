@@ -52,6 +52,27 @@ class Session(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
+    # When the token was last used (refreshed at most once a minute): the idle timeout
+    # counts from here. Null for sessions older than the column: counted from created_at.
+    last_seen_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "session"
+
+
+class KnownAddress(Model):
+    """A client address a member has logged in from: a login from any other is written to
+    the audit log, and failed logins for the member's email do not lock out this one."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="known_addresses", on_delete=fields.CASCADE
+    )
+    user_id: int
+    address = fields.CharField(max_length=64)
+    first_seen_at = fields.DatetimeField(auto_now_add=True)
+    last_seen_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "known_address"
+        unique_together = (("user_id", "address"),)
