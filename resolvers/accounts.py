@@ -6,6 +6,7 @@ import secrets
 from tortoise.transactions import in_transaction
 
 from models import Account, Plan, Role, User
+from resolvers.auth import announce_access_changed
 from resolvers.errors import storable_text, validation
 from resolvers.members import new_user
 from resolvers.viewer import Viewer
@@ -32,7 +33,9 @@ async def create_account(
 
 async def set_plan(viewer: Viewer, plan: Plan) -> Account:
     viewer.require_admin()
-    await Account.filter(id=viewer.account_id).update(plan=plan)
+    changed = await Account.filter(id=viewer.account_id).exclude(plan=plan).update(plan=plan)
+    if changed:
+        await announce_access_changed(viewer.account_id)
     return await Account.get(id=viewer.account_id)
 
 

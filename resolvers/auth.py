@@ -15,7 +15,7 @@ from resolvers.errors import DomainError, ErrorCode, is_storable
 from resolvers.outbox import utcnow
 from resolvers.passwords import verify_password
 from resolvers.viewer import Viewer
-from subscriptions.events import ACCESS_REVOKED, BusEvent
+from subscriptions.events import ACCESS_CHANGED, ACCESS_REVOKED, BusEvent
 from subscriptions.runtime import publish_events
 
 M = TypeVar("M", bound=Model)
@@ -117,6 +117,12 @@ async def announce_access_revoked(account_id: int, user_id: int, session_id: int
     await publish_events([BusEvent(
         kind=ACCESS_REVOKED, account_id=account_id, payload={"user_id": user_id, "session_id": session_id},
     )])
+
+
+async def announce_access_changed(account_id: int, user_id: int | None = None) -> None:
+    """A member's role (or, with no member, the account's plan) changed: every open
+    subscription of theirs, on every instance, checks it may still run."""
+    await publish_events([BusEvent(kind=ACCESS_CHANGED, account_id=account_id, payload={"user_id": user_id})])
 
 
 def bearer_token(header_value: str | None) -> str | None:

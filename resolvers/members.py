@@ -9,7 +9,7 @@ from tortoise.exceptions import IntegrityError
 
 from models import Account, Role, Session, User
 from resolvers.assignment import unassign_all_of
-from resolvers.auth import announce_access_revoked, normalise_email
+from resolvers.auth import announce_access_changed, announce_access_revoked, normalise_email
 from resolvers.errors import DomainError, ErrorCode, not_found, storable_text, validation
 from resolvers.ids import parse_id
 from resolvers.outbox import utcnow, write_transaction
@@ -72,6 +72,7 @@ async def update_user(
     if name is not None:
         user.name = _clean_name(name)
     demoting = role is not None and role != Role.ADMIN
+    role_changing = role is not None and role != user.role
     deactivating = active is False and user.active
     async with write_transaction(viewer.account_id) as outbox:
         connection = outbox.connection
@@ -89,6 +90,8 @@ async def update_user(
     if deactivating:
         await announce_access_revoked(viewer.account_id, user.id)
         await clear_member(viewer.account_id, user.id)
+    elif role_changing:
+        await announce_access_changed(viewer.account_id, user.id)
     return user
 
 

@@ -14,10 +14,12 @@ MESSAGE_CREATED = "message.created"
 CONVERSATION_ASSIGNED = "conversation.assigned"
 CONVERSATION_STATUS_CHANGED = "conversation.status_changed"
 NOTIFICATION_CREATED = "notification.created"
-# Live-only (never stored): a member's typing, and a member's access ending (logout,
-# deactivation) so their open subscriptions stop at once.
+# Live-only (never stored): a member's typing, a member's access ending (logout,
+# deactivation) so their open subscriptions stop at once, and a member's role or the
+# account's plan changing, so each open subscription checks it may still run.
 TYPING_CHANGED = "typing.changed"
 ACCESS_REVOKED = "access.revoked"
+ACCESS_CHANGED = "access.changed"
 
 # Kinds that move a conversation in or out of inbox views (and so change counts).
 CONVERSATION_KINDS = frozenset({MESSAGE_CREATED, CONVERSATION_ASSIGNED, CONVERSATION_STATUS_CHANGED})
