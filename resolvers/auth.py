@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, TypeVar
 
@@ -21,6 +21,34 @@ from subscriptions.runtime import publish_events
 M = TypeVar("M", bound=Model)
 
 DEFAULT_SESSION_TTL = timedelta(days=30)
+DEFAULT_IDLE_TIMEOUT = timedelta(days=7)
+# A session's last use is written at most this often: a token used by every request of
+# a busy client costs one write a minute, not one per request.
+LAST_USE_PRECISION = timedelta(minutes=1)
+
+_idle_timeout: timedelta | None = DEFAULT_IDLE_TIMEOUT
+
+
+def configure_sessions(*, idle_timeout: timedelta | None) -> None:
+    """A session unused for `idle_timeout` ends (None: only the absolute expiry applies)."""
+    global _idle_timeout
+    _idle_timeout = idle_timeout
+
+
+def session_usable(
+    *, revoked_at: datetime | None, expires_at: datetime, last_used_at: datetime, active: bool, now: datetime
+) -> bool:
+    """The one rule for a login: not revoked, not past its expiry, not idle for longer than
+    the idle timeout, and its member still active."""
+    if revoked_at is not None or expires_at <= now or not active:
+        return False
+    return _idle_timeout is None or last_used_at + _idle_timeout > now
+
+
+async def note_use(session_id: int, last_used_at: datetime, now: datetime) -> None:
+    """Slide the idle timeout forward (at most once per LAST_USE_PRECISION)."""
+    if now - last_used_at >= LAST_USE_PRECISION:
+        await Session.filter(id=session_id).update(last_seen_at=now)
 
 
 def token_hash(token: str) -> str:
@@ -40,7 +68,8 @@ async def login(email: str, password: str, *, ttl: timedelta = DEFAULT_SESSION_T
     if user is None or not ok or not user.active:
         raise DomainError(ErrorCode.INVALID_CREDENTIALS, "Wrong email or password", "password")
     token = secrets.token_urlsafe(32)
-    await Session.create(user=user, token_hash=token_hash(token), expires_at=utcnow() + ttl)
+    now = utcnow()
+    await Session.create(user=user, token_hash=token_hash(token), expires_at=now + ttl, last_seen_at=now)
     return token, user
 
 
@@ -53,9 +82,16 @@ async def authenticate(token: str | None) -> Viewer | None:
     if row is None:
         return None
     user = _model_from(User, row, "u__")
-    if row["s__revoked_at"] is not None or _expires_at(row["s__expires_at"]) <= utcnow() or not user.active:
+    now, expires_at = utcnow(), _as_datetime(row["s__expires_at"])
+    last_used_at = _as_datetime(row["s__last_seen_at"] or row["s__created_at"])
+    if not session_usable(
+        revoked_at=row["s__revoked_at"], expires_at=expires_at, last_used_at=last_used_at, active=user.active, now=now
+    ):
         return None
-    return Viewer(user=user, account=_model_from(Account, row, "a__"), session_id=row["s__id"])
+    await note_use(row["s__id"], last_used_at, now)
+    return Viewer(
+        user=user, account=_model_from(Account, row, "a__"), session_id=row["s__id"], session_expires_at=expires_at
+    )
 
 
 # Every request and WebSocket authenticates: one hand-written join instead of the ORM's
@@ -67,14 +103,15 @@ def _columns(model: type[Model], table: str, prefix: str) -> str:
 @cache  # built on first use: the models' column lists are complete only once Tortoise is set up
 def _session_with_member_sql(postgres: bool) -> str:
     return (
-        f"SELECT s.id AS s__id, s.revoked_at AS s__revoked_at, s.expires_at AS s__expires_at, "
+        "SELECT s.id AS s__id, s.revoked_at AS s__revoked_at, s.expires_at AS s__expires_at, "
+        "s.created_at AS s__created_at, s.last_seen_at AS s__last_seen_at, "
         f'{_columns(User, "u", "u__")}, {_columns(Account, "a", "a__")} '
         'FROM session s JOIN "user" u ON u.id = s.user_id JOIN account a ON a.id = u.account_id '
         f"WHERE s.token_hash = {'$1' if postgres else '?'}"
     )
 
 
-_expires_at = Session._meta.fields_map["expires_at"].to_python_value
+_as_datetime = Session._meta.fields_map["expires_at"].to_python_value
 
 
 async def _session_with_member(hashed: str) -> dict[str, Any] | None:
@@ -97,9 +134,18 @@ async def current_viewer(viewer: Viewer) -> Viewer | None:
     if viewer.session_id is None:
         return None
     session = await Session.get_or_none(id=viewer.session_id).select_related("user__account")
-    if session is None or session.revoked_at is not None or session.expires_at <= utcnow() or not session.user.active:
+    if session is None:
         return None
-    return Viewer(user=session.user, account=session.user.account, session_id=session.id)
+    now, last_used_at = utcnow(), session.last_seen_at or session.created_at
+    if not session_usable(
+        revoked_at=session.revoked_at, expires_at=session.expires_at, last_used_at=last_used_at,
+        active=session.user.active, now=now,
+    ):
+        return None
+    await note_use(session.id, last_used_at, now)
+    return Viewer(
+        user=session.user, account=session.user.account, session_id=session.id, session_expires_at=session.expires_at
+    )
 
 
 async def logout(viewer: Viewer, *, all_sessions: bool = False) -> None:

@@ -4,7 +4,10 @@ Everything here decides from the event's own facts (ids, status), so routing an 
 to many subscribers costs no database query. Decisions:
 - Any member (admin, agent, analyst) may watch any scope of their own account, like the
   `inbox` query: the team inbox is shared; only changes are restricted by role.
-- A typist never receives their own typing events, on any of their connections.
+- A typist never receives their own typing events, on any of their connections; typing
+  reaches only members whose plan has the typing indicator (TEAM_INBOX).
+- A member's access events (logout, deactivation, a role or plan change) reach every
+  subscription of theirs, whatever it watches: schema/subscription.py ends or re-checks it.
 - An inbox view receives a conversation's events when the conversation is in scope
   before or after the change, so a client can add or remove the row.
 """
@@ -17,6 +20,7 @@ from resolvers.conversations import get_conversation
 from resolvers.inbox import ANY_ASSIGNEE, InboxFilter, scope_assignee, search_text
 from resolvers.viewer import Viewer
 from subscriptions.events import (
+    ACCESS_CHANGED,
     ACCESS_REVOKED,
     CONVERSATION_ASSIGNED,
     CONVERSATION_STATUS_CHANGED,
@@ -54,14 +58,18 @@ def _in_scope(scope: InboxScope, status: str | None, assignee_id: int | None) ->
     return scope.assignee is ANY_ASSIGNEE or scope.assignee == assignee_id
 
 
+def _typing_hidden(viewer: Viewer, event: BusEvent) -> bool:
+    return event.kind == TYPING_CHANGED and (
+        event.payload.get("user_id") == viewer.user_id or Capability.TEAM_INBOX not in viewer.capabilities
+    )
+
+
 def inbox_accepts(viewer: Viewer, scope: InboxScope, event: BusEvent) -> bool:
-    if ends_access(viewer, event):
+    if concerns_access(viewer, event):
         return True
-    if event.kind not in _CONVERSATION_LIVE_KINDS:
+    if event.kind not in _CONVERSATION_LIVE_KINDS or _typing_hidden(viewer, event):
         return False
     facts = event.payload
-    if event.kind == TYPING_CHANGED and facts.get("user_id") == viewer.user_id:
-        return False
     status, assignee = facts.get("status"), facts.get("assignee_id")
     before_status = facts.get("previous_status", status)
     before_assignee = facts.get("previous_assignee_id", assignee)
@@ -84,11 +92,11 @@ async def watchable_conversation(viewer: Viewer, conversation_id: str) -> int:
 
 
 def conversation_accepts(viewer: Viewer, conversation_id: int, event: BusEvent) -> bool:
-    if ends_access(viewer, event):
+    if concerns_access(viewer, event):
         return True
     if event.conversation_id != conversation_id or event.kind not in _CONVERSATION_LIVE_KINDS:
         return False
-    return not (event.kind == TYPING_CHANGED and event.payload.get("user_id") == viewer.user_id)
+    return not _typing_hidden(viewer, event)
 
 
 def require_notifications(viewer: Viewer) -> None:
@@ -96,11 +104,19 @@ def require_notifications(viewer: Viewer) -> None:
 
 
 def notification_accepts(viewer: Viewer, event: BusEvent) -> bool:
-    return ends_access(viewer, event) or (event.kind == NOTIFICATION_CREATED and event.user_id == viewer.user_id)
+    return concerns_access(viewer, event) or (event.kind == NOTIFICATION_CREATED and event.user_id == viewer.user_id)
+
+
+def concerns_access(viewer: Viewer, event: BusEvent) -> bool:
+    """An access event for this viewer: `ends_access`, or their role or their account's
+    plan changed (a subscription re-checks it may still run)."""
+    if event.kind == ACCESS_CHANGED:
+        return event.payload.get("user_id") in (None, viewer.user_id)
+    return ends_access(viewer, event)
 
 
 def ends_access(viewer: Viewer, event: BusEvent) -> bool:
-    """The viewer logged out this session, or was deactivated (all sessions)."""
+    """The viewer logged out this session, or was deactivated or logged out everywhere."""
     if event.kind != ACCESS_REVOKED or event.payload.get("user_id") != viewer.user_id:
         return False
     session_id = event.payload.get("session_id")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from models import PLAN_CAPABILITIES, Account, Capability, Role, User
 from resolvers.errors import DomainError, ErrorCode
@@ -12,6 +13,8 @@ class Viewer:
     user: User
     account: Account
     session_id: int | None = None
+    # When the login ends at the latest; a running subscription ends then.
+    session_expires_at: datetime | None = None
 
     @property
     def user_id(self) -> int:

@@ -2,13 +2,18 @@
 
 Each field checks access up front (errors arrive before any event), then streams the
 account feed's events that the rules in resolvers/event_routing.py accept, resuming from
-`after` when given. When the viewer's access ends (logout, deactivation) the socket is
-closed with 4403."""
+`after` when given. Access is followed while the stream runs (`_while_access_lasts`):
+when the viewer's login ends (logout, deactivation, the session's expiry) a socket is
+closed with 4403; when their role or their account's plan changes, the field's checks
+run again with the member as they are now, and a subscription they may no longer have
+ends with that error."""
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
+from dataclasses import dataclass
 from functools import partial
+from typing import Generic, TypeVar
 
 import strawberry
 
@@ -30,13 +35,14 @@ from schema.events import (
 from schema.inbox import InboxFilter, counts_type, domain_filter
 from schema.loaders import existing
 from schema.notifications import Notification
-from subscriptions.events import ACCESS_REVOKED, BusEvent
+from subscriptions.events import ACCESS_CHANGED, BusEvent
 from subscriptions.feed import FeedRegistry
 from subscriptions.protocol import FORBIDDEN_CLOSE_CODE
 from subscriptions.runtime import current
-from subscriptions.stream import ReplayFinished, ResyncNeeded, event_stream
+from subscriptions.stream import DeadlinePassed, ReplayFinished, ResyncNeeded, event_stream
 
-StreamItem = BusEvent | ResyncNeeded | ReplayFinished
+StreamItem = BusEvent | ResyncNeeded | ReplayFinished | DeadlinePassed
+Grant = TypeVar("Grant")
 
 
 def _feeds() -> FeedRegistry:
@@ -46,16 +52,45 @@ def _feeds() -> FeedRegistry:
     return realtime.feeds
 
 
-def _viewer(info: Info) -> Viewer:
-    return require_viewer(info.context.viewer)
+@dataclass
+class _Access(Generic[Grant]):
+    """Who runs a subscription and what its checks granted (the inbox scope, the watched
+    conversation), kept current while it runs: the routing rules read it for every event."""
+
+    info: Info
+    viewer: Viewer
+    grant: Grant
+    check: Callable[[Viewer], Awaitable[Grant]]
+
+    @classmethod
+    async def granted(cls, info: Info, check: Callable[[Viewer], Awaitable[Grant]]) -> _Access[Grant]:
+        async def prepare() -> _Access[Grant]:
+            viewer = require_viewer(info.context.viewer)
+            return cls(info=info, viewer=viewer, grant=await check(viewer), check=check)
+
+        return await run_query(prepare)
+
+    async def still_granted(self) -> bool:
+        """Re-run the checks with the member as they are now: False once the login has
+        ended; a QueryError (the field's own, say FEATURE_NOT_IN_PLAN) once the member may no
+        longer have this subscription."""
+        now = await current_viewer(self.viewer)
+        if now is None:
+            return False
+        self.grant = await run_query(partial(self.check, now))
+        # The socket's later operations and this stream's fields resolve as the member is now.
+        self.viewer = self.info.context.viewer = now
+        return True
 
 
 async def _while_access_lasts(
-    info: Info, viewer: Viewer, stream: AsyncGenerator[StreamItem, None]
+    access: _Access[Grant], stream: AsyncGenerator[StreamItem, None]
 ) -> AsyncGenerator[StreamItem, None]:
-    """Pass the stream on until the viewer's access ends, then end it (a socket closes with 4403):
-    on an ACCESS_REVOKED event, or, checked once the replay is done (that event is
-    live-only), when the login was revoked before the stream registered on the feed.
+    """Pass the stream on while the viewer's access lasts. It ends (a socket closes with
+    4403) on an ACCESS_REVOKED event, at the session's expiry, or, checked once the replay
+    is done (access events are live-only), when the login ended before the stream
+    registered on the feed. An ACCESS_CHANGED event (or the end of the replay) re-runs the
+    checks, which raise when the subscription is no longer allowed.
 
     It closes `stream`, and its callers close it (`aclosing`): when the client leaves, the
     generators close in order in the subscription's own task, releasing the feed there,
@@ -63,16 +98,22 @@ async def _while_access_lasts(
     another close still ran ("aclose(): asynchronous generator is already running")."""
     async with aclosing(stream):
         async for item in stream:
-            revoked = (
-                await current_viewer(viewer) is None if isinstance(item, ReplayFinished)
-                else isinstance(item, BusEvent) and item.kind == ACCESS_REVOKED
-            )
-            if revoked:
-                # A WebSocket is closed with 4403 (every stream on it ends); a multipart HTTP
-                # stream just ends, and subscribing again is refused for want of a login.
-                if info.context.request.scope["type"] == "websocket":
-                    await info.context.request.close(code=FORBIDDEN_CLOSE_CODE, reason="Access revoked")
+            if isinstance(item, ReplayFinished) or (isinstance(item, BusEvent) and item.kind == ACCESS_CHANGED):
+                ended = not await access.still_granted()
+            else:
+                ended = isinstance(item, DeadlinePassed) or (
+                    isinstance(item, BusEvent) and event_routing.ends_access(access.viewer, item)
+                )
+            if ended:
+                # A WebSocket is closed with 4403 (every stream on it ends); an HTTP stream
+                # just ends, and subscribing again is refused for want of a login.
+                request = access.info.context.request
+                if request.scope["type"] == "websocket":
+                    reason = "Session expired" if isinstance(item, DeadlinePassed) else "Access revoked"
+                    await request.close(code=FORBIDDEN_CLOSE_CODE, reason=reason)
                 return
+            if isinstance(item, BusEvent) and event_routing.concerns_access(access.viewer, item):
+                continue  # an access event is for this function only
             yield item
 
 
@@ -86,33 +127,35 @@ class Subscription:
     async def inbox_events(
         self, info: Info, filter: InboxFilter | None = None, after: str | None = None
     ) -> AsyncGenerator[InboxEvent, None]:
-        async def prepare() -> tuple[Viewer, event_routing.InboxScope, int | None]:
-            viewer = _viewer(info)
-            return viewer, await event_routing.inbox_scope(viewer, domain_filter(filter)), parse_event_cursor(after)
+        async def scope_of(viewer: Viewer) -> event_routing.InboxScope:
+            return await event_routing.inbox_scope(viewer, domain_filter(filter))
 
-        viewer, scope, after_seq = await run_query(prepare)
+        access = await _Access.granted(info, scope_of)
+        after_seq = await run_query(partial(_after_seq, after))
 
         def moves_counts(event: BusEvent) -> bool:
-            return scope.with_counts and event_routing.changes_counts(event)
+            return access.grant.with_counts and event_routing.changes_counts(event)
+
+        def accepts(event: BusEvent) -> bool:
+            return event_routing.inbox_accepts(access.viewer, access.grant, event)
 
         stream = event_stream(
-            _feeds(), viewer.account_id,
-            lambda event: event_routing.inbox_accepts(viewer, scope, event) or moves_counts(event),
-            after_seq=after_seq,
+            _feeds(), access.viewer.account_id, lambda event: accepts(event) or moves_counts(event),
+            after_seq=after_seq, ends_at=access.viewer.session_expires_at,
         )
         # While replaying, counts are sent once at the end (not after every missed event).
         replaying, counts_stale = after_seq is not None, False
-        async with aclosing(_while_access_lasts(info, viewer, stream)) as items:
+        async with aclosing(_while_access_lasts(access, stream)) as items:
             async for item in items:
                 if isinstance(item, ResyncNeeded):
                     yield ResyncRequired(reason=item.reason)
                 elif isinstance(item, ReplayFinished):
                     replaying = False
                     if counts_stale:
-                        yield await _counts_changed(viewer, scope, None)
-                else:
+                        yield await _counts_changed(access.viewer, access.grant, None)
+                elif isinstance(item, BusEvent):
                     event = shared(item)
-                    if event_routing.inbox_accepts(viewer, scope, item) and await _matches_search(scope, event):
+                    if accepts(item) and await _matches_search(access.grant, event):
                         rendered = await render(event)
                         if rendered is not None:
                             yield rendered
@@ -120,7 +163,7 @@ class Subscription:
                         if replaying:
                             counts_stale = True
                         else:
-                            yield await _counts_changed(viewer, scope, event)
+                            yield await _counts_changed(access.viewer, access.grant, event)
 
     @strawberry.subscription(
         description="Everything in one conversation: messages, assignment and status changes, typing. With `after` "
@@ -129,17 +172,17 @@ class Subscription:
     async def conversation_events(
         self, info: Info, conversation_id: strawberry.ID, after: str | None = None
     ) -> AsyncGenerator[ConversationEvent, None]:
-        async def prepare() -> tuple[Viewer, int, int | None]:
-            viewer = _viewer(info)
-            watched = await event_routing.watchable_conversation(viewer, conversation_id)
-            return viewer, watched, parse_event_cursor(after)
+        async def watched(viewer: Viewer) -> int:
+            return await event_routing.watchable_conversation(viewer, conversation_id)
 
-        viewer, watched, after_seq = await run_query(prepare)
+        access = await _Access.granted(info, watched)
         stream = event_stream(
-            _feeds(), viewer.account_id, lambda event: event_routing.conversation_accepts(viewer, watched, event),
-            after_seq=after_seq, conversation_id=watched,
+            _feeds(), access.viewer.account_id,
+            lambda event: event_routing.conversation_accepts(access.viewer, access.grant, event),
+            after_seq=await run_query(partial(_after_seq, after)), conversation_id=access.grant,
+            ends_at=access.viewer.session_expires_at,
         )
-        async with aclosing(_while_access_lasts(info, viewer, stream)) as items:
+        async with aclosing(_while_access_lasts(access, stream)) as items:
             async for item in items:
                 if isinstance(item, ResyncNeeded):
                     yield ResyncRequired(reason=item.reason)
@@ -154,17 +197,16 @@ class Subscription:
         "first replays what was missed. A stream that cannot continue seamlessly ends; subscribe again."
     )
     async def notification_added(self, info: Info, after: str | None = None) -> AsyncGenerator[Notification, None]:
-        async def prepare() -> tuple[Viewer, int | None]:
-            viewer = _viewer(info)
+        async def allowed(viewer: Viewer) -> None:
             event_routing.require_notifications(viewer)
-            return viewer, parse_event_cursor(after)
 
-        viewer, after_seq = await run_query(prepare)
+        access = await _Access.granted(info, allowed)
         stream = event_stream(
-            _feeds(), viewer.account_id, lambda event: event_routing.notification_accepts(viewer, event),
-            after_seq=after_seq, user_id=viewer.user_id,
+            _feeds(), access.viewer.account_id, lambda event: event_routing.notification_accepts(access.viewer, event),
+            after_seq=await run_query(partial(_after_seq, after)), user_id=access.viewer.user_id,
+            ends_at=access.viewer.session_expires_at,
         )
-        async with aclosing(_while_access_lasts(info, viewer, stream)) as items:
+        async with aclosing(_while_access_lasts(access, stream)) as items:
             async for item in items:
                 if isinstance(item, ResyncNeeded):
                     return  # `Notification` has no way to say "resync": ending asks the client to resubscribe
@@ -173,6 +215,10 @@ class Subscription:
                     notification = await event.once("notification", partial(_notification, event))
                     if notification is not None:
                         yield notification
+
+
+async def _after_seq(after: str | None) -> int | None:
+    return parse_event_cursor(after)
 
 
 async def _notification(event: SharedEvent) -> Notification | None:

@@ -13,6 +13,7 @@ from models.db import tortoise_config
 from schema.app import build_schema
 from server import graphiql
 from server.compiled_route import CompiledOperations
+from server.connection_limits import create_connection_slots
 from server.cross_origin import cross_origin_middleware
 from server.database import serving_url
 from server.gc_tuning import tune_after_startup
@@ -34,6 +35,7 @@ from subscriptions.typing_service import announce_expiry
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     settings.apply_password_hashing()
+    settings.apply_session_policy()
     schema = build_schema(
         max_depth=settings.max_query_depth, max_aliases=settings.max_aliases, max_tokens=settings.max_tokens
     )
@@ -49,10 +51,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
             settings.broadcast_url, ttl=settings.typing_ttl_seconds, on_expired=announce_expiry,
             key_prefix=f"{settings.namespace}:typing",
         )
+        # Read by server/ws_handler.py at connection_init: open sockets per member.
+        connection_slots = create_connection_slots(
+            settings.broadcast_url, limit=settings.max_connections_per_member,
+            key_prefix=f"{settings.namespace}:connections",
+        )
         async with RegisterTortoise(app, config=tortoise_config(serving_url(settings.database_url))):
             await bus.connect()
             await presence.start()
             await persisted.start()
+            await connection_slots.start()
+            app.state.connection_slots = connection_slots
             feeds = FeedRegistry(bus, STORED_KINDS, settings.subscriber_queue_size)
             realtime = runtime.Realtime(bus=bus, presence=presence, feeds=feeds)
             runtime.install(realtime)
@@ -64,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     yield
             finally:
                 runtime.install(None)
+                await connection_slots.stop()
                 await feeds.close()
                 await persisted.stop()
                 await presence.stop()

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 from strawberry.http.websocket_origin import normalize_allowed_origins
 
-from resolvers import passwords
+from resolvers import auth, passwords
 
 
 def _int(name: str, default: int) -> int:
@@ -36,6 +37,8 @@ class Settings:
     namespace: str = "teaminbox"
     typing_ttl_seconds: float = 6.0
     session_ttl_hours: int = 24 * 30
+    # A session unused this long ends (sliding: every use moves it on); 0 turns it off.
+    session_idle_hours: float = 24 * 7
     # Request limits (GraphQL documents and the webhook).
     max_body_bytes: int = 256 * 1024
     max_query_depth: int = 12
@@ -44,6 +47,9 @@ class Settings:
     max_page_size: int = 100
     # WebSocket limits.
     max_subscriptions_per_connection: int = 20
+    # Open WebSockets per member across every instance (several tabs and devices each);
+    # the next is closed with 1013. 0: no limit (server/connection_limits.py).
+    max_connections_per_member: int = 20
     connection_init_timeout_seconds: float = 5.0
     subscriber_queue_size: int = 256
     # Cost of new argon2 password hashes (argon2-cffi's defaults).
@@ -67,6 +73,10 @@ class Settings:
     # ADMIN tokens and anonymous requests; analysts keep ad-hoc queries.
     trusted_documents_only: bool = False
 
+    def apply_session_policy(self) -> None:
+        idle = timedelta(hours=self.session_idle_hours) if self.session_idle_hours > 0 else None
+        auth.configure_sessions(idle_timeout=idle)
+
     def apply_password_hashing(self) -> None:
         passwords.configure(
             time_cost=self.password_hash_time_cost, memory_kib=self.password_hash_memory_kib,
@@ -81,6 +91,7 @@ class Settings:
             namespace=os.environ.get("TEAMINBOX_NAMESPACE", cls.namespace),
             typing_ttl_seconds=_float("TEAMINBOX_TYPING_TTL_SECONDS", cls.typing_ttl_seconds),
             session_ttl_hours=_int("TEAMINBOX_SESSION_TTL_HOURS", cls.session_ttl_hours),
+            session_idle_hours=_float("TEAMINBOX_SESSION_IDLE_HOURS", cls.session_idle_hours),
             max_body_bytes=_int("TEAMINBOX_MAX_BODY_BYTES", cls.max_body_bytes),
             max_query_depth=_int("TEAMINBOX_MAX_QUERY_DEPTH", cls.max_query_depth),
             max_aliases=_int("TEAMINBOX_MAX_ALIASES", cls.max_aliases),
@@ -88,6 +99,9 @@ class Settings:
             max_page_size=_int("TEAMINBOX_MAX_PAGE_SIZE", cls.max_page_size),
             max_subscriptions_per_connection=_int(
                 "TEAMINBOX_MAX_SUBSCRIPTIONS_PER_CONNECTION", cls.max_subscriptions_per_connection
+            ),
+            max_connections_per_member=_int(
+                "TEAMINBOX_MAX_CONNECTIONS_PER_MEMBER", cls.max_connections_per_member
             ),
             connection_init_timeout_seconds=_float(
                 "TEAMINBOX_CONNECTION_INIT_TIMEOUT_SECONDS", cls.connection_init_timeout_seconds

@@ -35,17 +35,33 @@ class Overflowed:
 OVERFLOWED = Overflowed()
 
 
+@dataclass(frozen=True)
+class Ended:
+    """The subscriber's time is up (its login's expiry): nothing more after what is queued."""
+
+
+ENDED = Ended()
+
+
 class FeedSubscriber:
     def __init__(self, accepts: Callable[[BusEvent], bool], queue_size: int, conversation_id: int | None = None):
         self.accepts = accepts
         # Set when `accepts` takes nothing of another conversation (conversationEvents).
         self.conversation_id = conversation_id
-        self.queue: asyncio.Queue[BusEvent | Overflowed] = asyncio.Queue(maxsize=queue_size + 1)
+        # One slot beyond the limit, for the marker that ends the queue (OVERFLOWED or ENDED).
+        self.queue: asyncio.Queue[BusEvent | Overflowed | Ended] = asyncio.Queue(maxsize=queue_size + 1)
         self._limit = queue_size
         self.overflowed = False
+        self.ended = False
+
+    def end(self) -> None:
+        if self.overflowed or self.ended:
+            return
+        self.ended = True
+        self.queue.put_nowait(ENDED)
 
     def offer(self, event: BusEvent) -> None:
-        if self.overflowed or not self.accepts(event):
+        if self.overflowed or self.ended or not self.accepts(event):
             return
         if self.queue.qsize() >= self._limit:
             self.overflowed = True
