@@ -6,8 +6,11 @@ from functools import lru_cache
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
-from models import Account, Role, Session, User
+from models import Account, AuditAction, Role, Session, User
+from resolvers import audit
 from resolvers.assignment import unassign_all_of
 from resolvers.auth import announce_access_changed, announce_access_revoked, normalise_email
 from resolvers.errors import DomainError, ErrorCode, not_found, storable_text, validation
@@ -42,23 +45,36 @@ async def get_member(viewer: Viewer, user_id: str | int, field: str = "userId") 
     return user
 
 
-async def new_user(account: Account, *, email: str, name: str, role: Role, password: str) -> User:
-    """Create a member (no permission check: callers decide who may)."""
+async def new_user(
+    account: Account, *, email: str, name: str, role: Role, password: str, actor_id: int | None = None
+) -> User:
+    """Create a member and its MEMBER_CREATED audit entry in one transaction (no
+    permission check: callers decide who may; `actor_id` None: the command line)."""
     email = normalise_email(storable_text(email, "email"))
     if len(email) > 254 or not EMAIL_RE.match(email):
         raise validation("Enter a valid email address", "email")
-    password_hash = await hash_password(password)
+    password_hash = await hash_password(password)  # slow: before the transaction, not inside it
+    name = _clean_name(name)
     try:
-        return await User.create(
-            account=account, email=email, name=_clean_name(name), role=role, password_hash=password_hash
-        )
+        # Inside a caller's transaction (create_account's) this is a savepoint of it.
+        async with in_transaction() as connection:
+            user = await User.create(
+                account=account, email=email, name=name, role=role, password_hash=password_hash, using_db=connection
+            )
+            await audit.record(
+                connection, account_id=account.id, action=AuditAction.MEMBER_CREATED, actor_id=actor_id,
+                target_user_id=user.id, after={"email": email, "name": name, "role": Role(role).value},
+            )
     except IntegrityError:
         raise DomainError(ErrorCode.ALREADY_EXISTS, "A member with this email already exists", "email") from None
+    return user
 
 
 async def create_user(viewer: Viewer, *, email: str, name: str, role: Role, password: str) -> User:
     viewer.require_admin()
-    return await new_user(viewer.account, email=email, name=name, role=role, password=password)
+    return await new_user(
+        viewer.account, email=email, name=name, role=role, password=password, actor_id=viewer.user_id
+    )
 
 
 async def update_user(
@@ -66,22 +82,30 @@ async def update_user(
 ) -> User:
     """Rename, change role, deactivate or reactivate a member. Deactivating revokes their
     tokens and unassigns their conversations (with history), so the inbox counts still
-    add up and nobody waits on a member who is gone."""
+    add up and nobody waits on a member who is gone. A change of role or state is
+    audited in the same transaction; a rename, or setting what already is, is not."""
     viewer.require_admin()
-    user = await get_member(viewer, user_id)
-    if name is not None:
-        user.name = _clean_name(name)
-    demoting = role is not None and role != Role.ADMIN
-    role_changing = role is not None and role != user.role
-    deactivating = active is False and user.active
+    member_id = (await get_member(viewer, user_id)).id
+    new_name = None if name is None else _clean_name(name)
     async with write_transaction(viewer.account_id) as outbox:
         connection = outbox.connection
+        # Compared, changed and audited as the member is now, not as read before the transaction.
+        user, admins = await _lock_member_and_admins(viewer, member_id, connection)
+        demoting = role is not None and role != Role.ADMIN
+        role_changing = role is not None and role != user.role
+        deactivating = active is False and user.active
         if user.role == Role.ADMIN and (demoting or deactivating):
-            await _keep_an_admin(viewer, user, connection)
-        if role is not None:
+            _keep_an_admin(user, admins)
+        if role is not None and role != user.role:
+            await _audit(viewer, user, connection, AuditAction.ROLE_CHANGED,
+                         {"role": Role(user.role).value}, {"role": role.value})
             user.role = role
-        if active is not None:
+        if active is not None and active != user.active:
+            action = AuditAction.MEMBER_REACTIVATED if active else AuditAction.MEMBER_DEACTIVATED
+            await _audit(viewer, user, connection, action, {"active": user.active}, {"active": active})
             user.active = active
+        if new_name is not None:
+            user.name = new_name
         await user.save(using_db=connection)
         if deactivating:
             await Session.filter(user_id=user.id, revoked_at=None).using_db(connection).update(revoked_at=utcnow())
@@ -95,18 +119,35 @@ async def update_user(
     return user
 
 
-async def _keep_an_admin(viewer: Viewer, leaving: User, connection: BaseDBAsyncClient) -> None:
-    """Checked inside the change's transaction with the admins' rows locked (SQLite
-    serialises transactions anyway), so two admins demoting themselves at once cannot
-    both succeed and leave the account without one."""
-    admins = await (
-        User.filter(account_id=viewer.account_id, role=Role.ADMIN, active=True)
+async def _lock_member_and_admins(
+    viewer: Viewer, member_id: int, connection: BaseDBAsyncClient
+) -> tuple[User, list[User]]:
+    """The member and the account's active admins as they are now, their rows locked by
+    one statement in id order (members' rows before conversations: the lock order of
+    resolvers/outbox.py). One statement, one order: two admins demoting each other at
+    once wait for one another instead of deadlocking, and cannot both succeed and leave
+    the account without an admin. SQLite serialises transactions anyway."""
+    rows = await (
+        User.filter(Q(id=member_id) | Q(role=Role.ADMIN, active=True), account_id=viewer.account_id)
         .order_by("id").select_for_update(no_key=True).using_db(connection)
     )
+    [member] = [row for row in rows if row.id == member_id]
+    return member, [row for row in rows if row.role == Role.ADMIN and row.active]
+
+
+def _keep_an_admin(leaving: User, admins: list[User]) -> None:
     if not any(admin.id != leaving.id for admin in admins):
         raise DomainError(ErrorCode.FORBIDDEN, "An account needs at least one active admin", "userId")
 
 
+async def _audit(
+    viewer: Viewer, user: User, connection: BaseDBAsyncClient, action: AuditAction,
+    before: dict[str, object], after: dict[str, object],
+) -> None:
+    await audit.record(
+        connection, account_id=viewer.account_id, action=action, actor_id=viewer.user_id,
+        target_user_id=user.id, before=before, after=after,
+    )
 
 
 @lru_cache(maxsize=4096)  # pure, and asked for every badge of every inbox row

@@ -4,11 +4,12 @@ from __future__ import annotations
 import strawberry
 
 import models
+from resolvers import audit, members, notifications
 from resolvers import inbox as inbox_resolvers
-from resolvers import members, notifications
 from resolvers.conversations import get_conversation
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.viewer import require_viewer
+from schema.audit import AuditEntryConnection, audit_connection, parse_audit_cursor
 from schema.context import Info
 from schema.conversations import Conversation
 from schema.enums import ConversationStatus
@@ -108,5 +109,18 @@ class Query:
                 total_count=await notifications.count_notifications(viewer, unread_only=unread_only),
                 unread_count=await notifications.count_notifications(viewer, unread_only=True),
             )
+
+        return await run_query(load)
+
+    @strawberry.field(
+        description="The account's audit log, newest first: who created members or changed their role or state, the "
+        "plan or the webhook secret (never its value), and logins from new addresses. Admins only (FORBIDDEN)."
+    )
+    async def audit_log(self, info: Info, first: int | None = None, after: str | None = None) -> AuditEntryConnection:
+        async def load() -> AuditEntryConnection:
+            viewer = require_viewer(info.context.viewer)
+            size = info.context.limits.page_size(first)
+            rows = await audit.audit_log(viewer, first=size, before_id=parse_audit_cursor(after))
+            return audit_connection(rows, size, after, info.context.loaders, viewer)
 
         return await run_query(load)
