@@ -51,12 +51,12 @@ REGENERATE = ".venv/bin/python -m schema.export --possible-types > graphql/possi
 # member's count within the counts, payloads and errors, and the events a subscription
 # yields (what they carry is normalized; the event itself is a message, not a thing).
 ENTITIES = {
-    "Account", "AssignmentEvent", "Contact", "Conversation", "InboxCounts", "Message", "Notification",
+    "Account", "AssignmentEvent", "AuditEntry", "Contact", "Conversation", "InboxCounts", "Message", "Notification",
     "StatusChange", "User", "Viewer",
 }
 EMBEDDED = {
     "InboxConnection", "InboxEdge", "NotificationConnection", "NotificationEdge", "TimelineConnection",
-    "TimelineEdge", "PageInfo", "AssigneeCount",
+    "TimelineEdge", "PageInfo", "AssigneeCount", "AuditEntryConnection", "AuditEntryEdge", "AuditValues",
     "AccountPayload", "ConversationPayload", "LoginPayload", "LogoutPayload", "MarkNotificationsReadPayload",
     "SendMessagePayload", "SetTypingPayload", "UserPayload", "UserError",
     "MessageAdded", "ConversationAssigned", "ConversationStatusChanged", "TypingChanged", "InboxCountsChanged",
