@@ -39,7 +39,7 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from resolvers.auth import authenticate, bearer_token
-from resolvers.errors import ErrorCode
+from resolvers.errors import ErrorCode, is_storable
 from resolvers.viewer import Viewer
 from schema.context import Context
 from schema.limits import Limits
@@ -257,7 +257,10 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
         return response
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        context = Context(request=request, response=response, limits=self.limits)
+        context = Context(
+            request=request, response=response, limits=self.limits,
+            client_address=client_address(request.scope, self.settings.trusted_proxies),
+        )
         if request.scope["type"] == "http":
             context.viewer = await authenticate(bearer_token(request.headers.get("authorization")))
         return context
@@ -265,7 +268,11 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}
         raw = params.get("authorization") or params.get("Authorization")
-        viewer = await authenticate(bearer_token(raw if isinstance(raw, str) else None))
+        # A token is text UTF-8 can hold: a lone surrogate (the JSON escape "\ud800", which
+        # no header can carry but a connection_init payload can) is no token at all, as a
+        # non-string is; hashing it would raise and drop the socket without a close code.
+        token = raw if isinstance(raw, str) and is_storable(raw) else None
+        viewer = await authenticate(bearer_token(token))
         if viewer is None:
             raise ConnectionRejectionError()
         context.viewer = viewer
