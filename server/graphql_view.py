@@ -257,10 +257,7 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
         return response
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        context = Context(
-            request=request, response=response, limits=self.limits,
-            client_address=client_address(request.scope, self.settings.trusted_proxies),
-        )
+        context = Context(request=request, response=response, limits=self.limits)
         if request.scope["type"] == "http":
             context.viewer = await authenticate(bearer_token(request.headers.get("authorization")))
         return context
