@@ -19,6 +19,7 @@ from strawberry.types.execution import PreExecutionError
 from resolvers.auth import current_viewer
 from schema.context import Context
 from server import ws_frames
+from server.connection_limits import REFUSED_CLOSE_CODE, ConnectionSlots, Slot, refusal_reason
 from server.documents import Documents
 from server.request_errors import RequestError, with_request_codes
 from server.ws_messages import frame_problem
@@ -33,7 +34,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """Strawberry's graphql-transport-ws handler, with the differences of ours: malformed
     frames closed with 4400, a socket whose login ended refused, persisted documents and
     operation selection as over HTTP, documents that cannot run answered with `error`,
-    frames serialised once per event (server/ws_frames.py)."""
+    frames serialised once per event (server/ws_frames.py), at most so many open sockets
+    per member (server/connection_limits.py)."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -42,6 +44,38 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         # Strawberry's Operation keeps no `extensions`: a persisted document's hash waits
         # here, by operation id, until the operation's task resolves it.
         self.pending_extensions: dict[str, dict[str, Any] | None] = {}
+        # This socket's place in its member's count of open sockets: taken when its
+        # connection_init is accepted, given back when handle() ends.
+        self.connection_slots: ConnectionSlots | None = None
+        self.connection_slot: Slot | None = None
+
+    async def handle(self) -> None:
+        # Every way a socket ends comes out of here: the client closing or vanishing, the
+        # server closing it (4403 from a frame or a subscription's task, 4400, 1012 on
+        # shutdown), an exception while handling a frame. Strawberry's own finally (its
+        # shutdown(): operations cancelled) has run by then.
+        try:
+            await super().handle()
+        finally:
+            if self.connection_slots is not None and self.connection_slot is not None:
+                slot, self.connection_slot = self.connection_slot, None
+                await self.connection_slots.release(slot)
+
+    async def _take_connection_slot(self) -> bool:
+        """A slot for the member who just authenticated; False (the socket closed, with
+        the limit in the reason) when they have as many sockets open as they may."""
+        websocket = cast(ASGIWebSocketAdapter, self.websocket).ws
+        # Built by the app's lifespan (server/app.py); an app run without it has no limit.
+        slots: ConnectionSlots | None = getattr(websocket.app.state, "connection_slots", None)
+        viewer = self.context.viewer
+        if slots is None or viewer is None:
+            return True
+        self.connection_slots = slots
+        self.connection_slot = await slots.acquire(viewer.user_id)
+        if self.connection_slot is None:
+            await websocket.close(code=REFUSED_CLOSE_CODE, reason=refusal_reason(slots.limit))
+            return False
+        return True
 
     async def handle_message(self, message: Message) -> None:
         # Strawberry indexes the frame as a dict of the right types; anything else would
@@ -95,6 +129,12 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await operation.send_initial_errors(with_request_codes(result.errors))
 
     async def send_message(self, message: Message) -> None:
+        # Strawberry acknowledges right after on_ws_connect accepted the token: the one
+        # moment between authentication and the ack, where a socket over its member's
+        # limit is closed instead (Strawberry then marks it acknowledged, but the socket
+        # is closed: its read loop stops before another frame).
+        if message["type"] == "connection_ack" and not await self._take_connection_slot():
+            return
         # A subscription that closed the socket itself (access revoked: 4403) still ends
         # with a `complete` frame; with nobody left to send it to, Starlette would raise
         # and Strawberry log it as an error on every logout.
