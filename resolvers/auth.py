@@ -8,9 +8,12 @@ from functools import cache
 from typing import Any, TypeVar
 
 from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
-from models import Account, Session, User
+from models import Account, AuditAction, KnownAddress, Session, User
+from resolvers import audit, login_throttle
 from resolvers.errors import DomainError, ErrorCode, is_storable
 from resolvers.outbox import utcnow
 from resolvers.passwords import verify_password
@@ -59,18 +62,53 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-async def login(email: str, password: str, *, ttl: timedelta = DEFAULT_SESSION_TTL) -> tuple[str, User]:
+async def login(
+    email: str, password: str, *, ttl: timedelta = DEFAULT_SESSION_TTL, address: str | None = None
+) -> tuple[str, User]:
+    """A new session for the member with this email and password. `address` is the
+    client's (server/client_address.py): failures are throttled per email and per address
+    (resolvers/login_throttle.py), and a login from an address the member never used is
+    written to the audit log."""
     # Text no member's email or password can be (a NUL, a lone surrogate) is just wrong
     # credentials, hashed like any other try: a login says nothing more.
     readable = is_storable(email) and is_storable(password)
-    user = await User.get_or_none(email=normalise_email(email)).select_related("account") if readable else None
-    ok = await verify_password(user.password_hash if user else None, password if readable else "")
+    normalised = normalise_email(email) if readable else ""
+    user = await User.get_or_none(email=normalised).select_related("account") if readable else None
+    known = user is not None and address is not None and (
+        await KnownAddress.exists(user_id=user.id, address=address)
+    )
+    attempt = await login_throttle.begin_attempt(normalised, address, known_address=known)
+    try:
+        ok = await verify_password(user.password_hash if user else None, password if readable else "")
+    except DomainError:  # refused before hashing (too many at once): not a failure
+        await attempt.abandoned()
+        raise
     if user is None or not ok or not user.active:
         raise DomainError(ErrorCode.INVALID_CREDENTIALS, "Wrong email or password", "password")
+    await attempt.succeeded()
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    await Session.create(user=user, token_hash=token_hash(token), expires_at=now + ttl, last_seen_at=now)
+    async with in_transaction() as connection:
+        await Session.create(
+            user=user, token_hash=token_hash(token), expires_at=now + ttl, last_seen_at=now, using_db=connection
+        )
+        if address is not None:
+            await _note_address(user, address, known, now, connection)
     return token, user
+
+
+async def _note_address(user: User, address: str, known: bool, now: datetime, connection: BaseDBAsyncClient) -> None:
+    if known:
+        await KnownAddress.filter(user_id=user.id, address=address).using_db(connection).update(last_seen_at=now)
+        return
+    _, created = await KnownAddress.get_or_create(
+        user_id=user.id, address=address, defaults={"last_seen_at": now}, using_db=connection
+    )
+    if created:  # a simultaneous first login from the same address is written once
+        await audit.record(
+            connection, account_id=user.account_id, action=AuditAction.LOGIN_FROM_NEW_ADDRESS, actor_id=user.id,
+            target_user_id=user.id, address=address,
+        )
 
 
 async def authenticate(token: str | None) -> Viewer | None:

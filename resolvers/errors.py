@@ -15,6 +15,7 @@ class ErrorCode(str, Enum):
     VALIDATION = "VALIDATION"
     ALREADY_EXISTS = "ALREADY_EXISTS"
     UNAVAILABLE = "UNAVAILABLE"
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -27,11 +28,13 @@ UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; try again shortly
 class DomainError(Exception):
     """An expected failure: its code, a message safe to show, and the argument at fault."""
 
-    def __init__(self, code: ErrorCode, message: str, field: str | None = None):
+    def __init__(self, code: ErrorCode, message: str, field: str | None = None, *, retry_after: int | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        # Whole seconds to wait before trying again (TOO_MANY_ATTEMPTS).
+        self.retry_after = retry_after
 
 
 def not_found(what: str, field: str | None = None) -> DomainError:

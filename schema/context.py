@@ -24,6 +24,8 @@ class Context:
     loaders: Loaders = field(default_factory=Loaders)
     # The graphql-transport-ws `connection_init` payload (WebSockets only).
     connection_params: dict[str, Any] | None = None
+    # The client's address (server/client_address.py), None when it cannot be told.
+    client_address: str | None = None
 
 
 Info = strawberry.Info[Context, None]

@@ -24,10 +24,13 @@ class UserError:
     code: ErrorCode = strawberry.field(description="Machine-readable reason.")
     message: str = strawberry.field(description="Human-readable explanation, safe to show.")
     field: str | None = strawberry.field(description="The argument or input field at fault, if any.")
+    retry_after_seconds: int | None = strawberry.field(
+        default=None, description="For TOO_MANY_ATTEMPTS: whole seconds to wait before trying again."
+    )
 
     @classmethod
     def from_error(cls, error: DomainError) -> UserError:
-        return cls(code=error.code, message=error.message, field=error.field)
+        return cls(code=error.code, message=error.message, field=error.field, retry_after_seconds=error.retry_after)
 
 
 class QueryError(GraphQLError):
@@ -35,9 +38,11 @@ class QueryError(GraphQLError):
     Passes through error masking, unlike unexpected exceptions."""
 
     def __init__(self, error: DomainError):
-        extensions = {"code": error.code.value}
+        extensions: dict[str, object] = {"code": error.code.value}
         if error.field:
             extensions["field"] = error.field
+        if error.retry_after is not None:
+            extensions["retryAfterSeconds"] = error.retry_after
         super().__init__(error.message, extensions=extensions)
 
 

@@ -50,7 +50,10 @@ class Mutation:
     @strawberry.mutation(description="Exchange email and password for a bearer token.")
     async def login(self, info: Info, email: str, password: str) -> LoginPayload:
         return await LoginPayload.run(
-            info, lambda: auth.login(email, password, ttl=info.context.limits.session_ttl),
+            info,
+            lambda: auth.login(
+                email, password, ttl=info.context.limits.session_ttl, address=info.context.client_address
+            ),
             lambda result: LoginPayload(token=result[0], user=User.from_model(result[1])),
         )
 

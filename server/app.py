@@ -10,6 +10,7 @@ from starlette.routing import Route, WebSocketRoute
 from tortoise.contrib.starlette import RegisterTortoise
 
 from models.db import tortoise_config
+from resolvers import login_throttle
 from schema.app import build_schema
 from server import graphiql
 from server.compiled_route import CompiledOperations
@@ -20,6 +21,7 @@ from server.gc_tuning import tune_after_startup
 from server.graphql_view import TeamInboxGraphQL
 from server.health import DATABASE_UNAVAILABLE, ServiceUnavailable, healthz, readyz, unavailable
 from server.limits import BodySizeLimit
+from server.login_attempts import create_attempt_store
 from server.maintenance import event_log_pruning
 from server.persisted import PersistedDocuments
 from server.settings import Settings
@@ -60,6 +62,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await bus.connect()
             await presence.start()
             await persisted.start()
+            attempts = create_attempt_store(settings.broadcast_url, f"{settings.namespace}:login:")
+            login_throttle.install(attempts)
             await connection_slots.start()
             app.state.connection_slots = connection_slots
             feeds = FeedRegistry(bus, STORED_KINDS, settings.subscriber_queue_size)
@@ -76,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await connection_slots.stop()
                 await feeds.close()
                 await persisted.stop()
+                await attempts.close()
                 await presence.stop()
                 await bus.disconnect()
 

@@ -152,6 +152,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             # waits for requests in flight; past this grace it cancels them, so a stuck request
             # or a hung dependency cannot keep a stopping instance alive.
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+            # uvicorn would take the client's address from X-Forwarded-For of any loopback
+            # peer; TEAMINBOX_TRUSTED_PROXIES decides that instead (server/client_address.py).
+            proxy_headers=False,
         )
         server = _AnnouncingServer(config, _banner(args.host, config.port, introduction))
         try:

@@ -44,6 +44,7 @@ from resolvers.viewer import Viewer
 from schema.context import Context
 from schema.limits import Limits
 from server import graphiql
+from server.client_address import client_address
 from server.connections import ConnectionTracker
 from server.documents import Documents
 from server.health import ServiceUnavailable
@@ -92,6 +93,7 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
         )
         self.connections = ConnectionTracker()
         self.documents = Documents(persisted, settings.max_tokens)
+        self.trusted_proxies = settings.trusted_proxies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -257,7 +259,10 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
         return response
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        context = Context(request=request, response=response, limits=self.limits)
+        context = Context(
+            request=request, response=response, limits=self.limits,
+            client_address=client_address(request.scope, self.trusted_proxies),
+        )
         if request.scope["type"] == "http":
             context.viewer = await authenticate(bearer_token(request.headers.get("authorization")))
         return context

@@ -8,6 +8,7 @@ from datetime import timedelta
 from strawberry.http.websocket_origin import normalize_allowed_origins
 
 from resolvers import auth, passwords
+from server.client_address import Network, parse_networks
 
 
 def _int(name: str, default: int) -> int:
@@ -29,6 +30,14 @@ def _origins(name: str) -> tuple[str, ...]:
         raise ValueError(f"{name}: {error}") from None
 
 
+def _networks(name: str) -> tuple[Network, ...]:
+    items = [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+    try:
+        return parse_networks(items)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite://teaminbox.db"
@@ -39,6 +48,8 @@ class Settings:
     session_ttl_hours: int = 24 * 30
     # A session unused this long ends (sliding: every use moves it on); 0 turns it off.
     session_idle_hours: float = 24 * 7
+    # Proxies whose X-Forwarded-For is believed for the client's address (server/client_address.py).
+    trusted_proxies: tuple[Network, ...] = ()
     # Request limits (GraphQL documents and the webhook).
     max_body_bytes: int = 256 * 1024
     max_query_depth: int = 12
@@ -92,6 +103,7 @@ class Settings:
             typing_ttl_seconds=_float("TEAMINBOX_TYPING_TTL_SECONDS", cls.typing_ttl_seconds),
             session_ttl_hours=_int("TEAMINBOX_SESSION_TTL_HOURS", cls.session_ttl_hours),
             session_idle_hours=_float("TEAMINBOX_SESSION_IDLE_HOURS", cls.session_idle_hours),
+            trusted_proxies=_networks("TEAMINBOX_TRUSTED_PROXIES"),
             max_body_bytes=_int("TEAMINBOX_MAX_BODY_BYTES", cls.max_body_bytes),
             max_query_depth=_int("TEAMINBOX_MAX_QUERY_DEPTH", cls.max_query_depth),
             max_aliases=_int("TEAMINBOX_MAX_ALIASES", cls.max_aliases),

@@ -13,7 +13,7 @@ import pytest
 from models import AuditEntry, Role
 from tests.support.documents import operation
 from tests.support.http import data, error_codes, gql, mutate
-from tests.support.teams import Team, make_team
+from tests.support.teams import PASSWORD, Team, make_team
 
 # Not a shipped client document (graphql/operations/ holds those): the whole entry, as an
 # admin's audit screen would select it.
@@ -270,15 +270,15 @@ async def test_another_accounts_entries_never_show(client):
     assert {entry["id"] for entry in our_log}.isdisjoint(entry["id"] for entry in their_log)
     our_members = {ours.admin.id} | {member.id for member in ours.members.values()}
     assert {member for entry in our_log for member in who(entry) if member} <= our_members
-    assert len(our_log) == len(their_log) == 6  # 3 members created, 3 changes
-    assert (await audit_log(client, ours.admin.token))["totalCount"] == 6
+    assert len(our_log) == len(their_log) == 9  # 3 members created, their first logins (make_team), 3 changes
+    assert (await audit_log(client, ours.admin.token))["totalCount"] == 9
 
 
 # -- paging --------------------------------------------------------------------------------
 
 
 async def test_pages_walk_the_log_newest_first_without_skip_or_repeat(client):
-    # given: 3 members created, then 7 changes
+    # given: 3 members created and logged in (a first login from an address is audited), then 7 changes
     team = await make_team(client)
     for plan in ("ENTERPRISE", "STARTER", "TEAM"):
         await mutate(client, SET_PLAN, {"plan": plan}, team.admin.token)
@@ -302,10 +302,10 @@ async def test_pages_walk_the_log_newest_first_without_skip_or_repeat(client):
         assert after == page["edges"][-1]["cursor"]
 
     # then
-    assert len(everything) == 10
+    assert len(everything) == 13
     assert walked == everything
     assert [int(entry["id"]) for entry in walked] == sorted((int(entry["id"]) for entry in walked), reverse=True)
-    assert pages == 4
+    assert pages == 5
     newest = (await audit_log(client, team.admin.token, first=1))["edges"][0]["node"]
     assert newest["action"] == "ROLE_CHANGED"
 
@@ -351,3 +351,29 @@ async def test_the_webhook_secret_never_appears_in_the_log(client):
     stored = [orjson.dumps([row.before, row.after]).decode()
               for row in await AuditEntry.filter(account_id=team.account.id)]
     assert not [secret for secret in secrets for row in stored if secret in row]
+
+
+# -- logins from new addresses --------------------------------------------------------------
+
+
+async def test_a_login_from_an_address_the_member_never_used_is_written_once(client):
+    team = await make_team(client)  # everyone's first login, from the test client's 127.0.0.1
+    bob = team["bob"]
+    login = operation("Login")
+
+    async def log_in_from(address: str | None) -> None:
+        headers = {"x-forwarded-for": address} if address else {}
+        response = await client.post("/graphql", json={"query": login, "variables": {
+            "email": bob.user.email, "password": PASSWORD}}, headers=headers)
+        assert response.json()["data"]["login"]["token"]
+
+    # when: bob logs in again from the same address (no proxy is trusted: X-Forwarded-For is
+    # the client's say-so and changes nothing), then a wrong password elsewhere
+    await log_in_from(None)
+    await log_in_from("198.51.100.1")
+    logins = [entry for entry in await entries(client, team.admin.token)
+              if entry["action"] == "LOGIN_FROM_NEW_ADDRESS" and entry["target"]["id"] == bob.id]
+
+    # then: one entry, his first login, with its address and no values
+    assert [(e["actor"]["id"], e["address"], e["before"], e["after"]) for e in logins] == [
+        (bob.id, "127.0.0.1", None, None)]
