@@ -8,7 +8,7 @@ trusted proxies the header is ignored, so a client cannot pick its own address."
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -36,7 +36,7 @@ def _trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address, proxies: tu
     return any(address in network for network in proxies)
 
 
-def client_address(scope: dict[str, Any], proxies: tuple[Network, ...]) -> str | None:
+def client_address(scope: Mapping[str, Any], proxies: tuple[Network, ...]) -> str | None:
     """The client's address for an ASGI HTTP or WebSocket scope, or None when the server
     cannot tell (no peer: an in-process test client)."""
     client = scope.get("client")
