@@ -58,6 +58,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+MAX_EMAIL_LENGTH = 254  # RFC 5321's limit, and the column's
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
@@ -73,7 +76,9 @@ async def login(
     # credentials, hashed like any other try: a login says nothing more.
     readable = is_storable(email) and is_storable(password)
     normalised = normalise_email(email) if readable else ""
-    user = await User.get_or_none(email=normalised).select_related("account") if readable else None
+    # No member's email is longer (Tortoise refuses to even look one up).
+    findable = readable and len(normalised) <= MAX_EMAIL_LENGTH
+    user = await User.get_or_none(email=normalised).select_related("account") if findable else None
     known = user is not None and address is not None and (
         await KnownAddress.exists(user_id=user.id, address=address)
     )

@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 from models import Account, AuditAction, Role, Session, User
 from resolvers import audit
 from resolvers.assignment import unassign_all_of
-from resolvers.auth import announce_access_changed, announce_access_revoked, normalise_email
+from resolvers.auth import MAX_EMAIL_LENGTH, announce_access_changed, announce_access_revoked, normalise_email
 from resolvers.errors import DomainError, ErrorCode, not_found, storable_text, validation
 from resolvers.ids import parse_id
 from resolvers.outbox import utcnow, write_transaction
@@ -51,7 +51,7 @@ async def new_user(
     """Create a member and its MEMBER_CREATED audit entry in one transaction (no
     permission check: callers decide who may; `actor_id` None: the command line)."""
     email = normalise_email(storable_text(email, "email"))
-    if len(email) > 254 or not EMAIL_RE.match(email):
+    if len(email) > MAX_EMAIL_LENGTH or not EMAIL_RE.match(email):
         raise validation("Enter a valid email address", "email")
     password_hash = await hash_password(password)  # slow: before the transaction, not inside it
     name = _clean_name(name)

@@ -54,6 +54,12 @@ async def test_a_lone_surrogate_in_a_login_is_just_wrong_credentials(client):
     assert team.admin.token  # the account is untouched
 
 
+async def test_an_email_longer_than_any_members_is_just_wrong_credentials(client):
+    # Tortoise refuses to look up a value longer than its column: that must not be a 500.
+    login = data(await gql(client, operation("Login"), {"email": "x" * 300 + "@x.test", "password": ""}))["login"]
+    assert (login["token"], [e["code"] for e in login["userErrors"]]) == (None, ["INVALID_CREDENTIALS"])
+
+
 async def test_a_lone_surrogate_in_a_name_email_message_or_search_is_refused(client):
     # given
     team = await make_team(client)
