@@ -54,6 +54,13 @@ async def note_use(session_id: int, last_used_at: datetime, now: datetime) -> No
         await Session.filter(id=session_id).update(last_seen_at=now)
 
 
+async def note_connection_closed(viewer: Viewer) -> None:
+    """A socket is in use for as long as it is open, listening or not: its idle time
+    starts when it closes."""
+    if viewer.session_id is not None:
+        await Session.filter(id=viewer.session_id, revoked_at=None).update(last_seen_at=utcnow())
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

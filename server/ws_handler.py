@@ -16,7 +16,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message, SubscribeMessage
 from strawberry.types.execution import PreExecutionError
 
-from resolvers.auth import current_viewer
+from models.db import DATABASE_UNAVAILABLE
+from resolvers.auth import current_viewer, note_connection_closed
 from schema.context import Context
 from server import ws_frames
 from server.connection_limits import REFUSED_CLOSE_CODE, ConnectionSlots, Slot, refusal_reason
@@ -60,6 +61,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             if self.connection_slots is not None and self.connection_slot is not None:
                 slot, self.connection_slot = self.connection_slot, None
                 await self.connection_slots.release(slot)
+            if self.context.viewer is not None:
+                # Best effort: with the database gone (a shutdown, an outage) the session
+                # just keeps the last use written while the socket was open.
+                with suppress(*DATABASE_UNAVAILABLE):
+                    await note_connection_closed(self.context.viewer)
 
     async def _take_connection_slot(self) -> bool:
         """A slot for the member who just authenticated; False (the socket closed, with

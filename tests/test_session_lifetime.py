@@ -4,6 +4,7 @@ without use (TEAMINBOX_SESSION_IDLE_HOURS, sliding: every use moves it on).
 Times are set on the session rows directly: waiting hours is not a test."""
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
@@ -107,3 +108,25 @@ async def test_no_idle_timeout_when_it_is_turned_off(client, settings):
         assert (await gql(client, VIEWER, token=bob.token))["data"]["viewer"]["user"]["id"] == bob.id
     finally:
         settings.apply_session_policy()
+
+
+async def test_an_open_socket_is_in_use_until_it_closes(settings):
+    async with running_server(settings) as server, server.http() as http:
+        team = await make_team(http)
+        bob = team["bob"]
+        async with raw_socket(server.ws_url) as socket:
+            await socket.acknowledged(bob.token)
+            # given: the socket only listens; its session's last use is long ago
+            await last_used(bob.token, timedelta(hours=IDLE_HOURS - 0.1))
+        # when: it closes, then: the idle time starts from its close (written as the
+        # server finishes with the socket, a moment after the client saw it close)
+        await used_recently(bob.token)
+
+
+async def used_recently(token: str) -> None:
+    for _ in range(500):
+        seen = (await session_of(token)).last_seen_at
+        if seen is not None and utcnow() - seen < timedelta(minutes=1):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the session's last use was not written when its socket closed")
