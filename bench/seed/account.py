@@ -29,6 +29,9 @@ from resolvers.passwords import hash_password
 from server.database import migrate
 
 SESSIONS_EXPIRE_AT = datetime(2036, 1, 1, tzinfo=UTC)
+# The tokens' last use: a seeded database serves benchmarks for as long as its tokens
+# last, however long ago it was seeded (no idle timeout ends them).
+SESSIONS_LAST_USED_AT = SESSIONS_EXPIRE_AT
 BENCH_PASSWORD = "bench-password"
 BATCH_CONVERSATIONS = 5_000
 
@@ -114,7 +117,8 @@ async def _write_team(sink: Sink, rng: random.Random, next_ids: dict[str, int], 
               f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}", team.roles[member_id], password_hash, True,
               created_at) for position, member_id in enumerate(team.member_ids)]
     tokens = {member_id: secrets.token_urlsafe(32) for member_id in team.member_ids}
-    sessions = [(first_session + offset, member_id, token_hash(token), created_at, SESSIONS_EXPIRE_AT, None)
+    sessions = [(first_session + offset, member_id, token_hash(token), created_at, SESSIONS_EXPIRE_AT, None,
+                 SESSIONS_LAST_USED_AT)
                 for offset, (member_id, token) in enumerate(tokens.items())]
     await sink.write("account", [(account_id, f"Bench account {account_id}", Plan.TEAM.value, webhook_secret,
                                   created_at)])

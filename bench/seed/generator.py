@@ -66,7 +66,7 @@ INBOUND, OUTBOUND = MessageDirection.INBOUND.value, MessageDirection.OUTBOUND.va
 COLUMNS: dict[str, tuple[str, ...]] = {
     "account": ("id", "name", "plan", "webhook_secret", "created_at"),
     "user": ("id", "account_id", "email", "name", "role", "password_hash", "active", "created_at"),
-    "session": ("id", "user_id", "token_hash", "created_at", "expires_at", "revoked_at"),
+    "session": ("id", "user_id", "token_hash", "created_at", "expires_at", "revoked_at", "last_seen_at"),
     "contact": ("id", "account_id", "phone", "name", "created_at"),
     "conversation": ("id", "account_id", "contact_id", "status", "assignee_id", "last_activity_at",
                      "version", "created_at", "last_message_id"),
