@@ -12,6 +12,7 @@ a code, never plain text; the document and operation a request runs decided befo
 runs (server/documents.py)."""
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,7 +21,7 @@ from typing import Any, cast
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry import Schema
@@ -298,9 +299,12 @@ def _is_request_error(result: ExecutionResult, errors: list[GraphQLError]) -> bo
     return result.data is None and bool(errors) and all(error.path is None for error in errors)
 
 
-def _request_error_response(error: RequestError, media_type: str) -> JSONResponse:
+def _request_error_response(error: RequestError, media_type: str) -> Response:
     status = error.status_code if media_type != JSON else error.json_status
-    return JSONResponse(
-        {"errors": [error.formatted()]}, status_code=status, media_type=media_type,
+    # Encoded as Strawberry encodes every other answer (json.dumps, non-ASCII escaped): a
+    # message may quote the client's text (an unknown operationName), and a lone surrogate
+    # in it, which JSONResponse's UTF-8 encoding cannot hold, would make the refusal a 500.
+    return Response(
+        json.dumps({"errors": [error.formatted()]}, separators=(",", ":")), status_code=status, media_type=media_type,
         headers={**VARY_ACCEPT, **error.headers},
     )
