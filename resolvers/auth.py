@@ -91,7 +91,9 @@ async def login(
     )
     attempt = await login_throttle.begin_attempt(normalised, address, known_address=known)
     try:
-        ok = await verify_password(user.password_hash if user else None, password if readable else "")
+        ok = await verify_password(
+            user.password_hash if user else None, password if readable else "", familiar=known
+        )
     except DomainError:  # refused before hashing (too many at once): not a failure
         await attempt.abandoned()
         raise

@@ -58,9 +58,6 @@ class AttemptStore(Protocol):
     async def give_back(self, keys: Sequence[str]) -> None:
         """The try was not a failure (or never happened): take one back from each key."""
 
-    async def forget(self, key: str) -> None:
-        """The member logged in: the email's failures are forgotten."""
-
     async def close(self) -> None: ...
 
 
@@ -71,42 +68,40 @@ class MemoryAttemptStore:
     MAX_KEYS = 100_000
 
     def __init__(self) -> None:
-        self._counts: dict[str, tuple[int, float]] = {}
+        # key -> (failures, the last failure's time, the one before it)
+        self._counts: dict[str, tuple[int, float, float]] = {}
 
-    def _current(self, key: str, now: float) -> tuple[int, float]:
-        failures, last = self._counts.get(key, (0, 0.0))
-        return (failures, last) if now - last < WINDOW_SECONDS else (0, 0.0)
+    def _current(self, key: str, now: float) -> tuple[int, float, float]:
+        failures, last, previous = self._counts.get(key, (0, 0.0, 0.0))
+        return (failures, last, previous) if now - last < WINDOW_SECONDS else (0, 0.0, 0.0)
 
     async def begin(self, counters: Sequence[Counter], now: float) -> float:
         wait = 0.0
         for counter in counters:
-            failures, last = self._current(counter.key, now)
+            failures, last, _ = self._current(counter.key, now)
             wait = max(wait, last + delay_after(failures, counter.free_failures) - now)
         if wait > 0:
             return wait
         if len(self._counts) >= self.MAX_KEYS:
             self._prune(now)
         for counter in counters:
-            failures, _ = self._current(counter.key, now)
-            self._counts[counter.key] = (failures + 1, now)
+            failures, last, _ = self._current(counter.key, now)
+            self._counts[counter.key] = (failures + 1, now, last)
         return 0.0
 
     async def give_back(self, keys: Sequence[str]) -> None:
         for key in keys:
-            failures, last = self._counts.get(key, (0, 0.0))
+            failures, _, previous = self._counts.get(key, (0, 0.0, 0.0))
             if failures <= 1:
                 self._counts.pop(key, None)
-            else:
-                self._counts[key] = (failures - 1, last)
-
-    async def forget(self, key: str) -> None:
-        self._counts.pop(key, None)
+            else:  # the last failure is again the one before this try
+                self._counts[key] = (failures - 1, previous, previous)
 
     async def close(self) -> None:
         self._counts.clear()
 
     def _prune(self, now: float) -> None:
-        for key, (_, last) in list(self._counts.items()):
+        for key, (_, last, _) in list(self._counts.items()):
             if now - last >= WINDOW_SECONDS:
                 del self._counts[key]
         # Still full of live keys: drop the oldest half (dicts keep insertion order).
@@ -139,11 +134,11 @@ class LoginAttempt:
     never checked (refused before hashing); a wrong password leaves it counted."""
 
     counted: tuple[str, ...]
-    email: str
 
     async def succeeded(self) -> None:
-        await _store.give_back([key for key in self.counted if key != self.email])
-        await _store.forget(self.email)
+        # Only this try is taken back: the email's earlier failures stand until they age
+        # out, so the member's own login does not hand a guesser a fresh set of free tries.
+        await _store.give_back(self.counted)
 
     async def abandoned(self) -> None:
         await _store.give_back(self.counted)
@@ -164,4 +159,4 @@ async def begin_attempt(normalised_email: str, address: str | None, *, known_add
             ErrorCode.TOO_MANY_ATTEMPTS, f"Too many failed logins: try again in {seconds} s", "password",
             retry_after=seconds,
         )
-    return LoginAttempt(counted=tuple(counter.key for counter in counters), email=email)
+    return LoginAttempt(counted=tuple(counter.key for counter in counters))

@@ -1,13 +1,21 @@
 """Argon2 password hashing, and the rules a new password must meet.
 
-Hashing is deliberately slow (tens of milliseconds of CPU), so it runs in a worker
-thread: a login must not stall every live subscription on the event loop. The queue for
-those threads is bounded: past MAX_WAITING_HASHES a request is refused at once
-(TOO_MANY_ATTEMPTS, try again in a second) instead of waiting behind a flood."""
+Hashing is deliberately slow (about a hundred milliseconds of CPU at the default cost),
+so it runs in worker threads: a login must not stall every live subscription on the event
+loop. Its own threads, one per core, not the default pool's several per core: hashing may
+take every core, but then no more threads than cores contend with the event loop.
+
+The queue for those threads is bounded, so a flood is refused at once (TOO_MANY_ATTEMPTS,
+try again in a second) instead of making everyone wait behind it. Logins that do not
+come from an address their member has used before (all of a guesser's, from wherever)
+may fill only part of it: the rest stays for members at their usual address, and for
+admins creating members."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from argon2 import PasswordHasher
@@ -17,12 +25,15 @@ from resolvers.errors import DomainError, ErrorCode, validation
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
-# Hashes running or queued at once. The default thread pool runs a handful at a time
-# (each a few tens of milliseconds): this many is well under a second of waiting.
-MAX_WAITING_HASHES = 32
+HASHING_THREADS = os.cpu_count() or 2
+# Hashes running or queued at once: a few rounds of the threads, about a second of
+# waiting at the default cost. Tries from unknown addresses get a quarter of it.
+MAX_WAITING_HASHES = 8 * HASHING_THREADS
+MAX_WAITING_UNFAMILIAR = 2 * HASHING_THREADS
 
 T = TypeVar("T")
 _waiting = 0
+_threads = ThreadPoolExecutor(max_workers=HASHING_THREADS, thread_name_prefix="password-hashing")
 
 _hasher = PasswordHasher()  # argon2-cffi's defaults (RFC 9106 low-memory profile)
 # Verifying against this keeps a login for an unknown email as slow as a wrong password,
@@ -46,25 +57,29 @@ async def hash_password(password: str) -> str:
     return await run_in_hashing_pool(_hasher.hash, password)
 
 
-async def verify_password(password_hash: str | None, password: str) -> bool:
+async def verify_password(password_hash: str | None, password: str, *, familiar: bool = True) -> bool:
+    """`familiar`: the try comes from an address the member has logged in from (a full
+    share of the hashing queue); False for every other login try."""
+
     def verify() -> bool:
         try:
             return _hasher.verify(password_hash or _dummy_hash, password) and password_hash is not None
         except (VerificationError, InvalidHashError):
             return False
 
-    return await run_in_hashing_pool(verify)
+    return await run_in_hashing_pool(verify, limit=MAX_WAITING_HASHES if familiar else MAX_WAITING_UNFAMILIAR)
 
 
-async def run_in_hashing_pool(work: Callable[..., T], *args: str) -> T:
-    """`work(*args)` in a worker thread, or TOO_MANY_ATTEMPTS at once if too many wait."""
+async def run_in_hashing_pool(work: Callable[..., T], *args: str, limit: int = MAX_WAITING_HASHES) -> T:
+    """`work(*args)` on a hashing thread, or TOO_MANY_ATTEMPTS at once if `limit` or more
+    are already running or waiting."""
     global _waiting
-    if _waiting >= MAX_WAITING_HASHES:
+    if _waiting >= limit:
         raise DomainError(
             ErrorCode.TOO_MANY_ATTEMPTS, "Too many logins at once: try again in a second", "password", retry_after=1
         )
     _waiting += 1
     try:
-        return await asyncio.to_thread(work, *args)
+        return await asyncio.get_running_loop().run_in_executor(_threads, work, *args)
     finally:
         _waiting -= 1

@@ -1,6 +1,7 @@
 """Login failure counts shared by every instance through Redis (resolvers/login_throttle.py).
 
-One hash per key (`n`: failures, `last`: the last one's time), expiring WINDOW after the
+One hash per key (`n`: failures, `last`: the last one's time, `previous`: the one
+before, for a try taken back), expiring WINDOW after the
 last failure, so Redis forgets on its own. Checking and counting a try is one Lua script:
 instances racing on the same email count every try. While Redis cannot be reached,
 each instance counts in its own memory (logins keep working, throttled per instance)
@@ -46,16 +47,21 @@ if wait > 0 then
 end
 for _, key in ipairs(KEYS) do
   redis.call('HINCRBY', key, 'n', 1)
-  redis.call('HSET', key, 'last', ARGV[1])
+  redis.call('HSET', key, 'previous', redis.call('HGET', key, 'last') or '0', 'last', ARGV[1])
   redis.call('PEXPIRE', key, ARGV[2])
 end
 return '0'
 """
 
+# The try is taken back: one failure fewer, and the last failure is again the one before.
 _GIVE_BACK = """
 for _, key in ipairs(KEYS) do
-  if redis.call('EXISTS', key) == 1 and redis.call('HINCRBY', key, 'n', -1) <= 0 then
-    redis.call('DEL', key)
+  if redis.call('EXISTS', key) == 1 then
+    if redis.call('HINCRBY', key, 'n', -1) <= 0 then
+      redis.call('DEL', key)
+    else
+      redis.call('HSET', key, 'last', redis.call('HGET', key, 'previous') or '0')
+    end
   end
 end
 return 0
@@ -105,13 +111,6 @@ class RedisAttemptStore:
         except (RedisError, OSError) as error:
             self._unreachable(error)
             await self._fallback.give_back(keys)
-
-    async def forget(self, key: str) -> None:
-        try:
-            await self._redis.delete(self._prefix + key)
-        except (RedisError, OSError) as error:
-            self._unreachable(error)
-        await self._fallback.forget(key)
 
     async def close(self) -> None:
         await self._redis.aclose()

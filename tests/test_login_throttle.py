@@ -76,10 +76,12 @@ async def test_wrong_passwords_make_further_tries_wait_even_with_the_right_one(c
     code, wait = refusal(await login(client, email, PASSWORD, "203.0.113.2"))
     assert code == "TOO_MANY_ATTEMPTS" and wait is not None and 1 <= wait <= MAX_DELAY_SECONDS
 
-    # and: once the wait is over, the right password works (and resets the email's count)
+    # and: once the wait is over, the right password works
     await asyncio.sleep(wait)
     assert (await login(client, email, PASSWORD, "203.0.113.2"))["token"]
+    # and: that hands a guesser no fresh free tries: one more wrong one, and the next waits again
     assert refusal(await login(client, email, WRONG, "203.0.113.3")) == ("INVALID_CREDENTIALS", None)
+    assert refusal(await login(client, email, WRONG, "203.0.113.3"))[0] == "TOO_MANY_ATTEMPTS"
 
 
 async def test_an_address_guessing_many_emails_is_throttled_and_others_are_not(client):
@@ -128,16 +130,37 @@ async def test_a_flood_beyond_the_hashing_queue_is_refused_at_once_and_then_serv
     # given: the hashing queue is full (work that waits for the test to release it)
     release = threading.Event()
     blockers = [asyncio.create_task(passwords.run_in_hashing_pool(release.wait))
-                for _ in range(passwords.MAX_WAITING_HASHES)]
+                for _ in range(passwords.MAX_WAITING_UNFAMILIAR)]
     try:
         await asyncio.sleep(0)  # let the blockers take their places
-        # then: a login is refused at once, and it counts as no failure
+        # then: a login from an unfamiliar address is refused at once, and counts as no failure
         code, wait = refusal(await login(client, team["bob"].user.email, PASSWORD, "203.0.113.9"))
         assert (code, wait) == ("TOO_MANY_ATTEMPTS", 1)
     finally:
         release.set()
         await asyncio.gather(*blockers)
     assert (await login(client, team["bob"].user.email, PASSWORD, "203.0.113.9"))["token"]
+
+
+async def test_a_member_at_their_usual_address_gets_past_a_flood_from_elsewhere(client):
+    team = await make_team(client)
+    email = team["bob"].user.email
+    assert (await login(client, email, PASSWORD, "192.0.2.33"))["token"]  # his usual address
+    # given: unfamiliar tries fill their share of the hashing queue
+    release = threading.Event()
+    blockers = [asyncio.create_task(passwords.run_in_hashing_pool(release.wait))
+                for _ in range(passwords.MAX_WAITING_UNFAMILIAR)]
+    try:
+        await asyncio.sleep(0)
+        assert refusal(await login(client, email, PASSWORD, "203.0.113.10"))[0] == "TOO_MANY_ATTEMPTS"
+        # then: from his usual address bob's login is queued, not refused
+        answer = asyncio.create_task(login(client, email, PASSWORD, "192.0.2.33"))
+        await asyncio.sleep(0.05)
+        release.set()
+        assert (await answer)["token"]
+    finally:
+        release.set()
+        await asyncio.gather(*blockers)
 
 
 # The rule itself, on each store, with the clock given.
@@ -175,3 +198,12 @@ async def test_a_refused_try_counts_nothing_and_a_given_back_one_is_undone(store
     await store.give_back([key[0].key])
     assert await store.begin(key, 10.9) == 0.0
 
+
+
+async def test_a_try_taken_back_leaves_the_wait_as_the_earlier_failures_made_it(store):
+    key = [Counter(f"email:{uuid.uuid4().hex}", free_failures=1)]
+    assert await store.begin(key, 10.0) == 0.0
+    assert await store.begin(key, 20.0) == 0.0  # two failures: the next waits 2 s after the last (20)
+    assert await store.begin(key, 30.0) == 0.0  # a try, then taken back (the right password)
+    await store.give_back([key[0].key])
+    assert await store.begin(key, 20.5) == pytest.approx(1.5)  # the wait counts from 20 again, not 30
