@@ -19,7 +19,7 @@ from strawberry.extensions import (
 import schema.graphql_core_fixes  # noqa: F401  (applies the subscription memory-leak fix)
 from models.db import DATABASE_UNAVAILABLE
 from resolvers.errors import UNAVAILABLE_MESSAGE, ErrorCode
-from schema.errors import VALIDATION_FAILED, QueryError
+from schema.errors import BAD_USER_INPUT, VALIDATION_FAILED, QueryError
 from schema.multiplex import MultiplexingExecutor
 from schema.mutations import Mutation
 from schema.query import Query
@@ -27,14 +27,22 @@ from schema.subscription import Subscription
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
-    """Mask bugs and internal exceptions; keep coded domain errors and document errors
-    (syntax, validation, limits), which carry no original exception, and variable values
-    the document's types reject ("Int cannot represent 2147483648"): those are reported
-    before execution (no path) and wrap graphql-core's own error."""
+    """Mask bugs and internal exceptions; keep coded domain errors, document errors
+    (syntax, validation, limits), which carry no original exception, and graphql-core's
+    own refusals of a value, which wrap a GraphQLError of no exception of its own:
+    variable values the document's types reject ("Int cannot represent 2147483648"),
+    before execution, and an argument's value refused as its field runs (null from a
+    nullable variable for a non-null argument that has a default, which validation
+    allows)."""
     original = error.original_error
     if original is None or isinstance(original, QueryError):
         return False
-    return not (error.path is None and isinstance(original, GraphQLError))
+    return not (isinstance(original, GraphQLError) and (error.path is None or original.original_error is None))
+
+
+def _is_refused_argument(error: GraphQLError) -> bool:
+    original = error.original_error
+    return error.path is not None and isinstance(original, GraphQLError) and original.original_error is None
 
 
 class _MaskErrors(MaskErrors):
@@ -47,8 +55,12 @@ class _MaskErrors(MaskErrors):
     database fails before any resolver runs)."""
 
     def _process_result(self, result: object) -> None:
-        if getattr(result, "errors", None):
+        errors = getattr(result, "errors", None)
+        if errors:
             super()._process_result(result)
+            for error in errors:
+                if _is_refused_argument(error) and not (error.extensions or {}).get("code"):
+                    error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         if not isinstance(error.original_error, DATABASE_UNAVAILABLE):

@@ -17,6 +17,8 @@ T = TypeVar("T")
 # The code of a document's validation errors (graphql-core's rules and our limits), as
 # Apollo Server and GraphQL Yoga send it.
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+# The code of a value graphql-core refused for an argument as its field ran (Apollo's).
+BAD_USER_INPUT = "BAD_USER_INPUT"
 
 
 @strawberry.type(description="An expected failure: what went wrong and, where it applies, which argument.")

@@ -126,7 +126,18 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def cleanup_operation(self, operation_id: str) -> None:
         # Completed (or the socket closed) before its task began.
         self.pending_extensions.pop(operation_id, None)
+        # The client is done with it: nothing more is sent for it, even by a task that
+        # outlives its cancellation (Python 3.11's asyncio.wait_for, which redis-py awaits
+        # through, returns a result that is ready instead of raising the cancellation).
+        operation = self.operations.get(operation_id)
+        if operation is not None:
+            operation.completed = True
         await super().cleanup_operation(operation_id)
+
+    def forget_id(self, id: str) -> None:
+        # Such a task's last `complete` forgets an id that is already gone (Strawberry's
+        # `del` would raise KeyError in the task and log it with a traceback).
+        self.operations.pop(id, None)
 
     async def _handle_pre_execution_error(self, operation: Operation[Context, None], result: PreExecutionError) -> None:
         # Strawberry closes the socket (4400) on a syntax error; the protocol answers a

@@ -21,8 +21,7 @@ text frames, before and after connection_init). For every example (tests/support
 - afterwards the server still serves a good request (a query that reads the database as
   the admin; over a WebSocket, a fresh socket acknowledged and running one).
 
-Inputs that meet a known bug (search "Known bug") are left out of the properties and
-kept by an xfail test each (strict where the bug always shows: it fails once fixed).
+Inputs that met a bug the properties found have a test each of their own.
 
 Both GraphQL paths (compiled documents in front, or not) and both backends (SQLite and the
 in-memory bus; PostgreSQL and Redis) by the fixtures. `--hypothesis-show-statistics` shows
@@ -42,15 +41,12 @@ from urllib.parse import quote, quote_from_bytes
 import httpx
 import pytest
 from graphql import (
-    FieldNode,
     GraphQLError,
-    GraphQLNonNull,
     OperationType,
-    VariableNode,
     get_operation_ast,
     parse,
 )
-from hypothesis import HealthCheck, assume, event, example, given
+from hypothesis import HealthCheck, event, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
@@ -63,7 +59,6 @@ from tests.support.arbitrary import (
     json_scalars,
     json_values,
     nasty_text,
-    schema,
     short_nasty_text,
     variables_for,
 )
@@ -77,7 +72,6 @@ from tests.support.bad_input import (
     outcome,
 )
 from tests.support.documents import operation
-from tests.support.environment import on_redis
 from tests.support.graphql_path import compiled_path_only
 from tests.support.http import data, mutate
 from tests.support.live import LiveServer, running_server
@@ -172,43 +166,16 @@ def is_graphql_json(response: httpx.Response) -> bool:
     return response.headers.get("content-type", "").split(";")[0] in GRAPHQL_JSON or response.status_code >= 500
 
 
-# Known bug, reported: a nullable variable given null for a non-null argument with a
-# default (Notifications' $unreadOnly, MarkNotificationsRead's $all: the documents clients
-# send) is answered with the masked error. graphql-core refuses the null while executing
-# the field (a GraphQLError with a path), which schema/app.py's _is_unexpected masks as a
-# bug. The properties leave that input out; the xfail test keeps it, and fails once it is
-# fixed (then remove both).
-def nulls_a_defaulted_argument(document: object, variables: object) -> bool:
-    if not isinstance(document, str) or not isinstance(variables, dict):
-        return False
-    try:
-        operation_node = get_operation_ast(parse(document))
-    except GraphQLError:
-        return False
-    if operation_node is None:
-        return False
-    root = schema().get_root_type(operation_node.operation)
-    for field in operation_node.selection_set.selections:
-        if not isinstance(field, FieldNode) or root is None or field.name.value not in root.fields:
-            continue
-        arguments = root.fields[field.name.value].args
-        for argument in field.arguments or ():
-            definition = arguments.get(argument.name.value)
-            if (isinstance(argument.value, VariableNode) and definition is not None
-                    and isinstance(definition.type, GraphQLNonNull) and definition.default is not None
-                    and argument.value.name.value in variables and variables[argument.value.name.value] is None):
-                return True
-    return False
 
-
-@pytest.mark.xfail(strict=True, reason="null for a defaulted non-null argument is masked (schema/app.py)")
 @pytest.mark.parametrize(("name", "variables"), [("Notifications", {"unreadOnly": None}),
                                                  ("MarkNotificationsRead", {"all": None})])
-async def test_null_for_an_argument_with_a_default_is_no_internal_error(client, world, name, variables):
+async def test_null_for_an_argument_with_a_default_is_a_coded_field_error(client, world, name, variables):
     response = await client.post("/graphql", json={"query": operation(name), "variables": variables},
                                  headers=auth(world.team.admin.token))
 
-    assert [error["message"] for error in response.json().get("errors") or []] != ["Internal server error"]
+    errors = response.json()["errors"]
+    assert [error["extensions"]["code"] for error in errors] == ["BAD_USER_INPUT"]
+    assert "not to be None" in errors[0]["message"]
 
 
 # --- HTTP: real operations, any variables -------------------------------------------------
@@ -220,7 +187,6 @@ async def test_any_variables_of_a_real_operation_are_answered_and_store_nothing_
     # given: a real operation, variables of any shape, and who sends it
     name = choice.draw(st.sampled_from(OPERATIONS), label="operation")
     variables = choice.draw(variables_for(operation(name), world.real_ids, world.protected), label="variables")
-    assume(not nulls_a_defaulted_argument(operation(name), variables))
     sender = choice.draw(st.sampled_from(sorted(world.tokens)), label="as")
     body = json.dumps({"query": operation(name), "variables": variables, "operationName": name})
 
@@ -269,7 +235,6 @@ def headers_for(accept: str | None, token: str | None) -> dict[str, str]:
 @example(body={"query": "{ __typename }", "operationName": "\ud800"}, accept=None, sender="admin")
 async def test_any_json_body_is_answered_in_graphql_json_and_stores_nothing_unless_it_succeeded(
         client, world, log, body, accept, sender):
-    assume(not (isinstance(body, dict) and nulls_a_defaulted_argument(body.get("query"), body.get("variables"))))
     async with examining(log, (body, accept, sender)) as current:
         response = await client.post("/graphql", content=json.dumps(body), headers={
             "content-type": "application/json", **headers_for(accept, world.tokens[sender])})
@@ -600,9 +565,7 @@ _frames = st.one_of(
             optional={"variables": json_values, "operationName": json_values, "extensions": json_values}))}).map(
         as_json),
     *[st.just(("real", REAL_SUBSCRIBE))] * 3,  # operations that run, more often than not
-).filter(lambda frame: not (isinstance(frame[1], dict) and isinstance(frame[1].get("payload"), dict) and
-                            nulls_a_defaulted_argument(frame[1]["payload"].get("query"),
-                                                       frame[1]["payload"].get("variables"))))
+)
 
 
 async def exchange(
@@ -669,7 +632,6 @@ async def test_any_text_frames_get_protocol_answers_or_a_close_code_and_the_serv
         if kind == "real":
             name = choice.draw(st.sampled_from(OPERATIONS), label="operation")
             variables = choice.draw(variables_for(operation(name), world.real_ids, world.protected), label="variables")
-            assume(not nulls_a_defaulted_argument(operation(name), variables))
             kind, value = "json", {"type": "subscribe", "id": "r", "payload": {
                 "query": operation(name), "variables": variables}}
         sent.append((kind, value))
@@ -712,18 +674,12 @@ async def test_client_text_no_close_reason_can_carry_still_gets_a_close_code(liv
     await assert_socket_serves(live)
 
 
-# Known bug, reported: on Redis, an operation the client completes (or whose socket
-# closes) while it awaits a Redis command is often not cancelled. redis-py's client awaits
-# through asyncio.wait_for, and Python 3.11's wait_for, cancelled once the awaited future
-# is done, returns its result instead of raising (asyncio/tasks.py: `if fut.done(): return
-# fut.result()`; 3.12 rebuilt wait_for on asyncio.timeout). The operation runs on, and
-# Strawberry's last `complete` for it raises KeyError in forget_id (the id was already
-# released), logged by strawberry.ws.task with a traceback. A login awaits Redis (the
-# throttle's counts) on every try. The fix belongs in server/ws_handler.py (forgetting an
-# id that is already gone without raising), or wherever the cancellation is lost.
-# Not strict: whether a try meets the race depends on timing (most do on PostgreSQL, none
-# may in a busy run), so a pass on Redis says nothing. On the memory bus it must pass.
-@pytest.mark.xfail(on_redis(), strict=False, reason="a cancelled operation awaiting Redis runs on (Python 3.11)")
+# On Redis an operation the client completes while it awaits a Redis command was often
+# not cancelled: redis-py awaits through asyncio.wait_for, and Python 3.11's wait_for,
+# cancelled once the awaited future is done, returns its result instead of raising. The
+# operation ran on, and Strawberry's last `complete` for it raised KeyError (logged with a
+# traceback). server/ws_handler.py now sends nothing more for a completed operation and
+# forgets its id quietly. A login awaits Redis (the throttle's counts) on every try.
 async def test_an_operation_completed_while_it_awaits_redis_logs_no_error(live, log):
     async with examining(log, "logins completed by the client while they run"):
         for attempt in range(30):
