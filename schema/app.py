@@ -15,6 +15,7 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.types import ExecutionContext
 
 import schema.graphql_core_fixes  # noqa: F401  (applies the subscription memory-leak fix)
 from models.db import DATABASE_UNAVAILABLE
@@ -83,6 +84,15 @@ class _CodeValidationErrors(SchemaExtension):
                 error.extensions = {**(error.extensions or {}), "code": VALIDATION_FAILED}
 
 
+class _Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Log what is a failure of ours (the errors masked in the answer, and a database
+        out of reach), with its traceback. Strawberry would log every error it answers,
+        a client's bad document, a "not found" or a plan's refusal alike, each with a
+        traceback: answers, not failures, which would bury the failures in the log."""
+        super().process_errors([error for error in errors if _is_unexpected(error)], execution_context)
+
+
 def build_schema(
     *, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000, multiplex: bool = True
 ) -> strawberry.Schema:
@@ -95,7 +105,7 @@ def build_schema(
         *QueryDepthLimiter(max_depth=max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
     ]
-    return strawberry.Schema(
+    return _Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

@@ -5,10 +5,11 @@ calendar's edges."""
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
-from models import Message, User
+from models import Message, Plan, User
 from server.webhook import sign
 from tests.support.documents import operation
 from tests.support.http import data, error_codes, gql
@@ -106,3 +107,16 @@ async def test_a_webhook_field_no_message_can_hold_is_422(client, field, value, 
     assert response.status_code == 422, response.text
     assert response.json()["field"] == named, response.json()
     assert await Message.all().count() == before
+
+
+async def test_an_expected_error_is_an_answer_and_no_entry_in_the_log(client, caplog):
+    # A "not found", a bad document and a plan's refusal are answers: the log (where an
+    # operator looks for failures) gets no error and no traceback for them.
+    team = await make_team(client, plan=Plan.STARTER)
+    caplog.set_level(logging.INFO)
+    refused = await gql(client, operation("InboxCounts"), {"status": "OPEN"}, token=team.admin.token)
+    bad_cursor = await gql(client, operation("InboxPage"), {"filter": {}, "after": "nope"}, token=team.admin.token)
+    broken = (await client.post("/graphql", json={"query": "query { nope }"})).json()
+    assert error_codes(refused) == ["FEATURE_NOT_IN_PLAN"] and error_codes(bad_cursor) == ["VALIDATION"]
+    assert broken["errors"]
+    assert [record for record in caplog.records if record.levelno >= logging.ERROR or record.exc_info] == []

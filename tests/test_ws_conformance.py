@@ -492,16 +492,12 @@ _frames = st.one_of(
 ALLOWED_CLOSES = {INVALID_MESSAGE, TOO_MANY_INITS}
 
 
-# Strawberry logs every GraphQL error it answers a client with (Schema.process_errors),
-# a validation error or a bad cursor alike: those are answers, not failures.
-ANSWERED_ERRORS_LOGGER = "strawberry.execution"
-
-
 @contextmanager
 def server_errors(caplog: pytest.LogCaptureFixture) -> Iterator[list[logging.LogRecord]]:
     """What the server logs meanwhile that is a failure of its own: an error or a
-    traceback from anything but the answered-errors logger (an operation's task,
-    uvicorn's ASGI runner, asyncio's unretrieved task exceptions). uvicorn's loggers do
+    traceback from any logger (an operation's task, uvicorn's ASGI runner, asyncio's
+    unretrieved task exceptions, Strawberry's for the errors it answers: only failures of
+    ours are logged there, schema/app.py). uvicorn's loggers do
     not propagate to the root (its logging config), so the capture is attached to them
     directly, once the server has configured them."""
     uvicorn = logging.getLogger("uvicorn")
@@ -514,8 +510,7 @@ def server_errors(caplog: pytest.LogCaptureFixture) -> Iterator[list[logging.Log
     finally:
         uvicorn.removeHandler(caplog.handler)
         records.extend(record for record in caplog.records[start:]
-                       if (record.levelno >= logging.ERROR or record.exc_info)
-                       and not record.name.startswith(ANSWERED_ERRORS_LOGGER))
+                       if record.levelno >= logging.ERROR or record.exc_info)
 
 
 def graphql_errors(received: list[dict]) -> list[dict]:

@@ -1,11 +1,7 @@
 """What the server logs that is a failure of its own: a record at ERROR or above, or any
 record with a traceback, from any logger (our modules', uvicorn's ASGI runner, asyncio's
-unretrieved task exceptions) but the one Strawberry answers errors on.
-
-Strawberry logs every GraphQL error it answers a client with (`strawberry.execution`,
-Schema.process_errors), a validation error or a "not found" alike: those are answers,
-not failures, and an unexpected exception among them shows in the answer as the masked
-message, which the tests look for there."""
+unretrieved task exceptions, Strawberry's: schema/app.py has it log only the errors that
+are failures, not every error it answers a client with)."""
 from __future__ import annotations
 
 import logging
@@ -14,8 +10,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-
-ANSWERED_ERRORS_LOGGER = "strawberry.execution"
 
 
 @contextmanager
@@ -34,8 +28,12 @@ def capturing_failures(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 def failures(records: list[logging.LogRecord]) -> list[logging.LogRecord]:
     return [
         record for record in records
-        if (record.levelno >= logging.ERROR or record.exc_info) and not record.name.startswith(ANSWERED_ERRORS_LOGGER)
+        if record.levelno >= logging.ERROR or record.exc_info
     ]
+
+
+# Where Strawberry logs the errors it answers (only failures of ours: schema/app.py).
+ANSWERED_ERRORS_LOGGER = "strawberry.execution"
 
 
 def answered_tracebacks(records: list[logging.LogRecord]) -> list[str]:
