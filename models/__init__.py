@@ -1,11 +1,15 @@
 """Tortoise models: data only (no GraphQL, no bus)."""
 from models.accounts import Account, KnownAddress, Session, User
 from models.audit import AuditEntry
+from models.delivery import DeliveryJob, MessagingChannel
 from models.enums import (
     PLAN_CAPABILITIES,
     AuditAction,
     Capability,
+    ChannelProvider,
     ConversationStatus,
+    DeliveryJobState,
+    DeliveryStatus,
     MessageDirection,
     NotificationKind,
     Plan,
@@ -15,7 +19,8 @@ from models.inbox import AssignmentEvent, Contact, Conversation, InboxCount, Mes
 from models.notifications import Event, Notification
 
 __all__ = [
-    "Account", "AssignmentEvent", "AuditAction", "AuditEntry", "Capability", "Contact", "Conversation",
-    "ConversationStatus", "Event", "InboxCount", "KnownAddress", "Message", "MessageDirection", "Notification",
+    "Account", "AssignmentEvent", "AuditAction", "AuditEntry", "Capability", "ChannelProvider", "Contact",
+    "Conversation", "ConversationStatus", "DeliveryJob", "DeliveryJobState", "DeliveryStatus", "Event",
+    "InboxCount", "KnownAddress", "Message", "MessageDirection", "MessagingChannel", "Notification",
     "NotificationKind", "PLAN_CAPABILITIES", "Plan", "Role", "Session", "StatusEvent", "User",
 ]

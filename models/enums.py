@@ -40,6 +40,34 @@ class MessageDirection(str, Enum):
 class NotificationKind(str, Enum):
     ASSIGNED = "ASSIGNED"
     NEW_MESSAGE = "NEW_MESSAGE"
+    DELIVERY_FAILED = "DELIVERY_FAILED"
+
+
+class ChannelProvider(str, Enum):
+    """Who carries an account's SMS: a real provider, any other behind our signed JSON
+    webhook, or the built-in simulation (the demo: no message leaves the server)."""
+
+    TWILIO = "TWILIO"
+    MESSAGEMEDIA = "MESSAGEMEDIA"
+    WEBHOOK = "WEBHOOK"
+    SIMULATED = "SIMULATED"
+
+
+class DeliveryStatus(str, Enum):
+    """An outbound message's life; it only moves forward (PENDING -> SENT -> DELIVERED, or
+    FAILED from PENDING or SENT)."""
+
+    PENDING = "PENDING"
+    SENT = "SENT"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+
+
+class DeliveryJobState(str, Enum):
+    QUEUED = "QUEUED"  # waiting for its time (next_attempt_at) and its turn in the conversation
+    SENDING = "SENDING"  # claimed by an instance until lease_until: the request may be on its way
+    AWAITING_REPORT = "AWAITING_REPORT"  # sent or maybe sent: waiting for the provider's word
+    DONE = "DONE"
 
 
 class AuditAction(str, Enum):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from models.enums import ConversationStatus, MessageDirection
+from models.enums import ConversationStatus, DeliveryStatus, MessageDirection
 
 if TYPE_CHECKING:
     from models.accounts import Account, User
@@ -21,6 +21,9 @@ class Contact(Model):
     account_id: int
     phone = fields.CharField(max_length=20, description="E.164")
     name = fields.CharField(max_length=200, default="")
+    # The customer replied STOP (or the provider said they had): no reply is sent until START.
+    opted_out = fields.BooleanField(default=False)
+    opted_out_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -85,11 +88,21 @@ class Message(Model):
     # The messaging provider's id for inbound messages: makes webhook retries idempotent.
     external_id = fields.CharField(max_length=200, null=True)
     created_at = fields.DatetimeField()
+    # Outbound only: where the reply is on its way to the customer (null for inbound).
+    delivery_status = fields.CharEnumField(DeliveryStatus, max_length=10, null=True)
+    delivery_error_code = fields.CharField(max_length=50, null=True)
+    delivery_error_message = fields.CharField(max_length=500, null=True)
+    delivery_updated_at = fields.DatetimeField(null=True)
+    # The provider's id for an outbound message, from its answer: delivery reports carry it.
+    provider_message_id = fields.CharField(max_length=200, null=True)
+    # The sending client's own id for the reply: a retried sendMessage finds the message
+    # it already made instead of sending twice.
+    client_message_id = fields.CharField(max_length=100, null=True)
 
     class Meta:
         table = "message"
-        unique_together = (("account_id", "external_id"),)
-        indexes = (("conversation_id", "created_at", "id"),)
+        unique_together = (("account_id", "external_id"), ("conversation_id", "client_message_id"))
+        indexes = (("conversation_id", "created_at", "id"), ("account_id", "provider_message_id"))
 
 
 class AssignmentEvent(Model):
