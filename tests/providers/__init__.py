@@ -1,0 +1,1 @@
+"""The provider layer (providers/) against each provider's emulator, over real HTTP."""
