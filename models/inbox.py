@@ -89,7 +89,9 @@ class Message(Model):
     external_id = fields.CharField(max_length=200, null=True)
     created_at = fields.DatetimeField()
     # Outbound only: where the reply is on its way to the customer (null for inbound).
-    delivery_status = fields.CharEnumField(DeliveryStatus, max_length=10, null=True)
+    delivery_status: DeliveryStatus | None = fields.CharEnumField(  # type: ignore[assignment]  # no null overload
+        DeliveryStatus, max_length=10, null=True
+    )
     delivery_error_code = fields.CharField(max_length=50, null=True)
     delivery_error_message = fields.CharField(max_length=500, null=True)
     delivery_updated_at = fields.DatetimeField(null=True)

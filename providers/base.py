@@ -68,6 +68,9 @@ class SendResult:
     error_code: str | None = None  # the provider's code (Twilio 21211), or the HTTP status
     error_message: str | None = None  # readable, for the thread and the logs
     opted_out: bool = False  # the provider says the recipient opted out (Twilio 21610)
+    # Reports known with the answer, each to apply after its delay in seconds: the built-in
+    # simulation's (a real provider's arrive later as callbacks).
+    later_reports: tuple[tuple[float, StatusReport], ...] = ()
 
 
 @dataclass(frozen=True)

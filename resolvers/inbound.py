@@ -25,6 +25,7 @@ from resolvers.counts import move_conversation
 from resolvers.errors import storable_text, validation
 from resolvers.messages import clean_body, record_message
 from resolvers.notifications import notify
+from resolvers.opt_out import apply_keyword
 from resolvers.outbox import Outbox, utcnow, write_transaction
 
 MAX_EXTERNAL_ID_LENGTH = 200
@@ -166,6 +167,7 @@ async def _store(account: Account, inbound: InboundMessage, outbox: Outbox) -> M
         using_db=connection,
     )
     await record_message(conversation, message, outbox, new_conversation=new_conversation)
+    await apply_keyword(connection, conversation.contact_id, inbound.body, received_at)
     if conversation.assignee_id is not None and Capability.TEAM_INBOX in PLAN_CAPABILITIES[account.plan]:
         await notify(outbox, conversation.assignee_id, NotificationKind.NEW_MESSAGE, conversation, message=message)
     return message

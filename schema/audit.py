@@ -9,6 +9,7 @@ import strawberry
 import models
 from resolvers import audit
 from resolvers.viewer import Viewer as ViewerModel
+from schema.channels import ChannelProvider
 from schema.enums import Plan, Role
 from schema.loaders import Loaders
 from schema.members import User, user_or_none
@@ -35,16 +36,18 @@ class AuditValues:
     plan: Plan | None = strawberry.field(description="The account's plan (PLAN_CHANGED).")
     email: str | None = strawberry.field(description="The member's login email (MEMBER_CREATED).")
     name: str | None = strawberry.field(description="The member's display name (MEMBER_CREATED).")
+    provider: ChannelProvider | None = strawberry.field(description="The messaging provider (CHANNEL_CHANGED).")
 
     @classmethod
     def from_values(cls, values: dict[str, Any] | None) -> AuditValues | None:
         """Only the keys above are shown, whatever else a row might hold."""
         if not values:
             return None
-        role, plan = values.get("role"), values.get("plan")
+        role, plan, provider = values.get("role"), values.get("plan"), values.get("provider")
         return cls(
             role=None if role is None else Role(role), active=values.get("active"),
             plan=None if plan is None else Plan(plan), email=values.get("email"), name=values.get("name"),
+            provider=None if provider is None else ChannelProvider(provider),
         )
 
 

@@ -10,7 +10,7 @@ import models
 from resolvers import timeline as timeline_resolvers
 from resolvers.timeline import TimelineCursor
 from schema.context import Info
-from schema.enums import ConversationStatus, MessageDirection
+from schema.enums import ConversationStatus, DeliveryStatus, MessageDirection
 from schema.errors import run_query
 from schema.loaders import Loaders, existing
 from schema.members import User, user_or_none
@@ -23,10 +23,33 @@ class Contact:
     id: strawberry.ID = strawberry.field(description="Opaque contact id.")
     phone: str = strawberry.field(description="Phone number in E.164 form, e.g. +14155550123.")
     name: str = strawberry.field(description="Name, if the team has recorded one (empty otherwise).")
+    opted_out: bool = strawberry.field(
+        description="The customer replied STOP (or the provider reports they opted out): replies are refused with "
+        "RECIPIENT_OPTED_OUT until they send START."
+    )
 
     @classmethod
     def from_model(cls, contact: models.Contact) -> Contact:
-        return cls(id=strawberry.ID(str(contact.id)), phone=contact.phone, name=contact.name)
+        return cls(id=strawberry.ID(str(contact.id)), phone=contact.phone, name=contact.name,
+                   opted_out=contact.opted_out)
+
+
+@strawberry.type(description="Where a reply is on its way to the customer.")
+class MessageDelivery:
+    status: DeliveryStatus = strawberry.field(description="Moves forward only.")
+    error_code: str | None = strawberry.field(
+        description="Why it failed, or why the last try did not go: the provider's code (Twilio's 30003, "
+        "MessageMedia's status code), or ours: NO_CHANNEL (no provider connected), UNCONFIRMED (the provider never "
+        "confirmed it: it may or may not have arrived), GAVE_UP (the provider refused to take it, try after try)."
+    )
+    error_message: str | None = strawberry.field(description="The same, for a person.")
+    updated_at: datetime = strawberry.field(description="When the status last changed.")
+    message_id: strawberry.Private[int]
+    loaders: strawberry.Private[Loaders]
+
+    @strawberry.field(description="How many times it was handed to the provider.")
+    async def attempts(self) -> int:
+        return await self.loaders.delivery_attempts.load(self.message_id)
 
 
 @strawberry.type(description="One SMS message in a conversation.")
@@ -44,8 +67,13 @@ class Message:
         return cls(
             id=strawberry.ID(str(message.id)), direction=message.direction, body=message.body,
             created_at=message.created_at, author_id=message.author_id, conversation_id=message.conversation_id,
-            loaders=loaders,
+            loaders=loaders, delivery=_delivery(message, loaders),
         )
+
+    delivery: MessageDelivery | None = strawberry.field(
+        description="For a reply: where it is on its way to the customer (null for inbound messages and replies "
+        "stored before teaminbox delivered them)."
+    )
 
     @strawberry.field(description="The member who sent it (null for inbound messages).")
     async def author(self) -> User | None:
@@ -54,6 +82,16 @@ class Message:
     @strawberry.field(description="The conversation it belongs to.")
     async def conversation(self) -> Conversation:
         return await Conversation.load(self.conversation_id, self.loaders)
+
+
+def _delivery(message: models.Message, loaders: Loaders) -> MessageDelivery | None:
+    if message.delivery_status is None:
+        return None
+    return MessageDelivery(
+        status=DeliveryStatus(message.delivery_status), error_code=message.delivery_error_code,
+        error_message=message.delivery_error_message,
+        updated_at=message.delivery_updated_at or message.created_at, message_id=message.id, loaders=loaders,
+    )
 
 
 @strawberry.type(description="A change of owner: 'Assigned to Bob by Alice'.")

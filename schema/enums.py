@@ -16,7 +16,13 @@ strawberry.enum(models.ConversationStatus, description="OPEN is the default inbo
 strawberry.enum(models.MessageDirection, description="INBOUND from the customer, OUTBOUND from the team.")
 strawberry.enum(
     models.NotificationKind,
-    description="ASSIGNED: someone assigned you a conversation. NEW_MESSAGE: a customer wrote in one of yours.",
+    description="ASSIGNED: someone assigned you a conversation. NEW_MESSAGE: a customer wrote in one of yours. "
+    "DELIVERY_FAILED: a reply in one of yours (or your own reply in an unassigned one) could not be delivered.",
+)
+strawberry.enum(
+    models.DeliveryStatus,
+    description="A reply's way to the customer: PENDING (not yet taken by the provider), SENT (the provider took "
+    "it), DELIVERED (the handset got it), FAILED (see errorCode; retryMessage sends it again). Only moves forward.",
 )
 strawberry.enum(
     _AssigneeScope,
@@ -29,4 +35,5 @@ Role = models.Role
 ConversationStatus = models.ConversationStatus
 MessageDirection = models.MessageDirection
 NotificationKind = models.NotificationKind
+DeliveryStatus = models.DeliveryStatus
 AssigneeScope = _AssigneeScope

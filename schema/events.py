@@ -13,7 +13,13 @@ from schema.inbox import InboxCounts
 from schema.loaders import existing
 from schema.members import User, user_or_none
 from schema.pagination import decode_cursor, encode_cursor
-from subscriptions.events import CONVERSATION_ASSIGNED, CONVERSATION_STATUS_CHANGED, MESSAGE_CREATED, TYPING_CHANGED
+from subscriptions.events import (
+    CONVERSATION_ASSIGNED,
+    CONVERSATION_STATUS_CHANGED,
+    MESSAGE_CREATED,
+    MESSAGE_DELIVERY_CHANGED,
+    TYPING_CHANGED,
+)
 
 CURSOR_DESCRIPTION = "Pass as `after` when subscribing again to resume right after this event."
 
@@ -23,6 +29,13 @@ class MessageAdded:
     cursor: str = strawberry.field(description=CURSOR_DESCRIPTION)
     conversation: Conversation = strawberry.field(description="The conversation, as it is now.")
     message: Message = strawberry.field(description="The new message.")
+
+
+@strawberry.type(description="A reply's delivery status moved: sent, delivered, failed, or pending again (a retry).")
+class MessageDeliveryChanged:
+    cursor: str = strawberry.field(description=CURSOR_DESCRIPTION)
+    conversation: Conversation = strawberry.field(description="The conversation, as it is now.")
+    message: Message = strawberry.field(description="The reply, with its `delivery` as it is now.")
 
 
 @strawberry.type(description="A conversation was assigned, reassigned or unassigned.")
@@ -62,12 +75,13 @@ class ResyncRequired:
 
 
 ConversationEvent = Annotated[
-    MessageAdded | ConversationAssigned | ConversationStatusChanged | TypingChanged | ResyncRequired,
+    MessageAdded | MessageDeliveryChanged | ConversationAssigned | ConversationStatusChanged | TypingChanged
+    | ResyncRequired,
     strawberry.union("ConversationEvent", description="Something that happened in one conversation."),
 ]
 InboxEvent = Annotated[
-    MessageAdded | ConversationAssigned | ConversationStatusChanged | TypingChanged | InboxCountsChanged
-    | ResyncRequired,
+    MessageAdded | MessageDeliveryChanged | ConversationAssigned | ConversationStatusChanged | TypingChanged
+    | InboxCountsChanged | ResyncRequired,
     strawberry.union("InboxEvent", description="Something that changed an inbox view."),
 ]
 
@@ -80,7 +94,7 @@ def parse_event_cursor(after: str | None) -> int | None:
     return decode_cursor(after, (int,))[0] if after else None
 
 
-RenderedEvent = MessageAdded | ConversationAssigned | ConversationStatusChanged | TypingChanged
+RenderedEvent = MessageAdded | MessageDeliveryChanged | ConversationAssigned | ConversationStatusChanged | TypingChanged
 
 
 async def render(item: SharedEvent) -> RenderedEvent | None:
@@ -105,6 +119,11 @@ async def _render(item: SharedEvent) -> RenderedEvent | None:
     if event.kind == MESSAGE_CREATED:
         message = await existing(loaders.message, facts["message_id"])
         return MessageAdded(cursor=cursor, conversation=conversation, message=Message.from_model(message, loaders))
+    if event.kind == MESSAGE_DELIVERY_CHANGED:
+        message = await existing(loaders.message, facts["message_id"])
+        return MessageDeliveryChanged(
+            cursor=cursor, conversation=conversation, message=Message.from_model(message, loaders)
+        )
     if event.kind == CONVERSATION_ASSIGNED:
         return ConversationAssigned(
             cursor=cursor, conversation=conversation,

@@ -12,6 +12,8 @@ class Limits:
     max_page_size: int = 100
     default_page_size: int = 50
     session_ttl: timedelta = timedelta(days=30)
+    # Where providers reach this deployment: the base of the callback URLs channels show.
+    public_url: str = "http://127.0.0.1:8000"
 
     def page_size(self, first: int | None, field: str = "first") -> int:
         if first is None:

@@ -25,6 +25,11 @@ def _by_id(model: type[M]) -> Callable[[Sequence[int]], Awaitable[list[M | None]
     return load
 
 
+async def _delivery_attempts(message_ids: Sequence[int]) -> list[int]:
+    rows = dict(await models.DeliveryJob.filter(message_id__in=list(message_ids)).values_list("message_id", "attempts"))
+    return [rows.get(i, 0) for i in message_ids]
+
+
 class SharedDataLoader(DataLoader[int, Any]):
     """For loaders that several tasks await at once (one event's subscribers): a cached
     load is one future, and a task cancelled while awaiting it (its client went away)
@@ -44,6 +49,7 @@ class Loaders:
         self.conversation: DataLoader[int, models.Conversation | None] = loader(_by_id(models.Conversation))
         self.message: DataLoader[int, models.Message | None] = loader(_by_id(models.Message))
         self.notification: DataLoader[int, models.Notification | None] = loader(_by_id(models.Notification))
+        self.delivery_attempts: DataLoader[int, int] = loader(_delivery_attempts)
 
     async def user_or_none(self, user_id: int | None) -> models.User | None:
         return None if user_id is None else await self.user.load(user_id)

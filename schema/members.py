@@ -4,9 +4,14 @@ from __future__ import annotations
 import strawberry
 
 import models
+from resolvers import channels
 from resolvers.members import initials_of
 from resolvers.viewer import Viewer as ViewerModel
+from resolvers.viewer import require_viewer
+from schema.channels import MessagingChannel
+from schema.context import Info
 from schema.enums import Capability, Plan, Role
+from schema.errors import run_query
 from schema.identities import viewer_id
 
 
@@ -44,6 +49,16 @@ class Account:
     webhook_secret: str | None = strawberry.field(
         description="Secret that signs inbound webhooks (admins only; null for others)."
     )
+
+    @strawberry.field(
+        description="The messaging channel (admins only: FORBIDDEN for others); null until one is connected."
+    )
+    async def messaging_channel(self, info: Info) -> MessagingChannel | None:
+        async def load() -> MessagingChannel | None:
+            view = await channels.channel_of(require_viewer(info.context.viewer), info.context.limits.public_url)
+            return None if view is None else MessagingChannel.from_view(view)
+
+        return await run_query(load)
 
     @classmethod
     def from_model(cls, account: models.Account, *, is_admin: bool) -> Account:

@@ -4,10 +4,23 @@ from __future__ import annotations
 import strawberry
 from strawberry import UNSET
 
-from resolvers import accounts, assignment, auth, conversations, members, messages, notifications, typing_indicator
+import models
+from resolvers import (
+    accounts,
+    assignment,
+    auth,
+    channels,
+    conversations,
+    delivery,
+    members,
+    messages,
+    notifications,
+    typing_indicator,
+)
 from resolvers.assignment import ExpectedAssignee
 from resolvers.viewer import Viewer as ViewerModel
 from resolvers.viewer import require_viewer
+from schema.channels import MessagingChannelInput
 from schema.context import Info
 from schema.conversations import Conversation, Message
 from schema.enums import ConversationStatus, Plan, Role
@@ -91,6 +104,21 @@ class Mutation:
             lambda account: AccountPayload(account=Account.from_model(account, is_admin=True)),
         )
 
+    @strawberry.mutation(
+        description="Connect the account to an SMS provider, or change it (admins): replies are sent through it "
+        "from then on. The credentials are stored sealed and never shown again; `account.messagingChannel` shows "
+        "the URLs to give the provider."
+    )
+    async def set_messaging_channel(self, info: Info, input: MessagingChannelInput) -> AccountPayload:
+        async def connect() -> models.Account:
+            viewer = _viewer(info)
+            await channels.set_channel(viewer, input.to_domain())
+            return viewer.account
+
+        return await AccountPayload.run(
+            info, connect, lambda account: AccountPayload(account=Account.from_model(account, is_admin=True))
+        )
+
     @strawberry.mutation(description="Replace the secret that signs inbound webhooks (admins).")
     async def rotate_webhook_secret(self, info: Info) -> AccountPayload:
         return await AccountPayload.run(
@@ -135,10 +163,26 @@ class Mutation:
             ),
         )
 
-    @strawberry.mutation(description="Send an SMS to the conversation's contact, attributed to the viewer.")
-    async def send_message(self, info: Info, conversation_id: strawberry.ID, body: str) -> SendMessagePayload:
+    @strawberry.mutation(
+        description="Send an SMS to the conversation's contact, attributed to the viewer: stored PENDING and "
+        "returned at once, then sent through the account's provider (`Message.delivery`). With `clientMessageId` "
+        "(the client's own id for this reply), repeating the call returns the same message instead of sending twice."
+    )
+    async def send_message(
+        self, info: Info, conversation_id: strawberry.ID, body: str, client_message_id: str | None = None
+    ) -> SendMessagePayload:
         return await SendMessagePayload.run(
-            info, lambda: messages.send_message(_viewer(info), conversation_id, body),
+            info, lambda: messages.send_message(_viewer(info), conversation_id, body, client_message_id),
+            lambda message: SendMessagePayload(message=Message.from_model(message, info.context.loaders)),
+        )
+
+    @strawberry.mutation(
+        description="Send a FAILED reply again (refused for other statuses, after 24 hours, or while the customer "
+        "is opted out)."
+    )
+    async def retry_message(self, info: Info, message_id: strawberry.ID) -> SendMessagePayload:
+        return await SendMessagePayload.run(
+            info, lambda: delivery.retry_message(_viewer(info), message_id),
             lambda message: SendMessagePayload(message=Message.from_model(message, info.context.loaders)),
         )
 

@@ -17,6 +17,7 @@ from server.compiled_route import CompiledOperations
 from server.connection_limits import create_connection_slots
 from server.cross_origin import cross_origin_middleware
 from server.database import serving_url
+from server.delivery_worker import DeliveryWorker
 from server.gc_tuning import tune_after_startup
 from server.graphql_view import TeamInboxGraphQL
 from server.health import DATABASE_UNAVAILABLE, ServiceUnavailable, healthz, readyz, unavailable
@@ -24,6 +25,7 @@ from server.limits import BodySizeLimit
 from server.login_attempts import create_attempt_store
 from server.maintenance import event_log_pruning
 from server.persisted import PersistedDocuments
+from server.provider_webhooks import provider_callbacks
 from server.settings import Settings
 from server.webhook import inbound_webhook
 from subscriptions import runtime
@@ -38,6 +40,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     settings.apply_password_hashing()
     settings.apply_session_policy()
+    settings.apply_sealing()
+    public_url = settings.base_url()
+    provider_status, provider_inbound = provider_callbacks(public_url)
     schema = build_schema(
         max_depth=settings.max_query_depth, max_aliases=settings.max_aliases, max_tokens=settings.max_tokens
     )
@@ -70,12 +75,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
             realtime = runtime.Realtime(bus=bus, presence=presence, feeds=feeds)
             runtime.install(realtime)
             app.state.realtime = realtime
+            # Started once events can be published, stopped before they no longer can.
+            worker = DeliveryWorker(public_url) if settings.delivery_worker else None
+            if worker is not None:
+                await worker.start()
             if settings.gc_tuning:
                 tune_after_startup()
             try:
                 async with event_log_pruning(settings.event_retention_hours):
                     yield
             finally:
+                if worker is not None:
+                    await worker.stop()
                 runtime.install(None)
                 await connection_slots.stop()
                 await feeds.close()
@@ -93,6 +104,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", http_graphql),  # every method: the view says 405 (with Allow) itself
             WebSocketRoute("/graphql", graphql),
             Route("/webhooks/inbound/{account_id}", inbound_webhook, methods=["POST"]),
+            Route("/webhooks/{provider}/{account_id}/status", provider_status, methods=["POST"]),
+            Route("/webhooks/{provider}/{account_id}/inbound", provider_inbound, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

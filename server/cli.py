@@ -145,8 +145,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     listener = _listen(args.host, args.port)
     try:
         introduction = asyncio.run(_prepare(settings, demo=args.demo))
+        port = listener.getsockname()[1]
+        # Providers call back the address this serves on, unless the operator says otherwise.
+        served = dataclasses.replace(settings, public_url=settings.base_url(args.host, port))
         config = uvicorn.Config(
-            create_app(settings), host=args.host, port=listener.getsockname()[1], log_level="info",
+            create_app(served), host=args.host, port=port, log_level="info",
             ws="websockets-sansio", ws_max_size=settings.max_body_bytes,  # one WebSocket frame obeys the body limit
             # On SIGTERM uvicorn closes every WebSocket (1012, clients reconnect elsewhere) and
             # waits for requests in flight; past this grace it cancels them, so a stuck request

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from models import Account, Plan, Role, User
+from models import Account, ChannelProvider, MessagingChannel, Plan, Role, User
 from resolvers.accounts import create_account
 from resolvers.assignment import assign_conversation
 from resolvers.inbound import InboundMessage, receive_inbound
@@ -13,6 +13,7 @@ from resolvers.viewer import Viewer
 
 DEMO_ACCOUNT = "Demo Plumbing Co"
 DEMO_PASSWORD = "demo-password"
+DEMO_NUMBER = "+14155550100"  # the business's number: customers write to it, replies come from it
 DEMO_MEMBERS = [
     ("alice@demo.teaminbox.dev", "Alice Admin", Role.ADMIN),
     ("bob@demo.teaminbox.dev", "Bob Baker", Role.AGENT),
@@ -33,9 +34,11 @@ async def seed_demo() -> tuple[Account, list[tuple[str, str, Role]]]:
     logins = [(email, DEMO_PASSWORD, role) for email, _, role in DEMO_MEMBERS]
     existing = await User.get_or_none(email=DEMO_MEMBERS[0][0]).select_related("account")
     if existing is not None:
+        await _simulated_channel(existing.account)  # a demo made before replies were delivered gets one too
         return existing.account, logins
     (admin_email, admin_name, _), *others = DEMO_MEMBERS
     account, admin = await create_account(DEMO_ACCOUNT, Plan.TEAM, admin_email, DEMO_PASSWORD, admin_name)
+    await _simulated_channel(account)
     team = [admin] + [
         await new_user(account, email=email, name=name, role=role, password=DEMO_PASSWORD)
         for email, name, role in others
@@ -43,7 +46,7 @@ async def seed_demo() -> tuple[Account, list[tuple[str, str, Role]]]:
     start = utcnow() - timedelta(hours=len(DEMO_CUSTOMERS))
     conversations = []
     for index, (phone, body) in enumerate(DEMO_CUSTOMERS):
-        inbound = InboundMessage(f"demo-{index}", phone, "+14155550100", body, start + timedelta(hours=index))
+        inbound = InboundMessage(f"demo-{index}", phone, DEMO_NUMBER, body, start + timedelta(hours=index))
         message, _ = await receive_inbound(account, inbound)
         conversations.append(message.conversation_id)
     admin_viewer = Viewer(user=admin, account=account)
@@ -51,3 +54,11 @@ async def seed_demo() -> tuple[Account, list[tuple[str, str, Role]]]:
     await assign_conversation(admin_viewer, str(conversations[1]), str(team[2].id))
     await assign_conversation(admin_viewer, str(conversations[4]), str(team[1].id))
     return account, logins
+
+
+async def _simulated_channel(account: Account) -> None:
+    """Replies in the demo go through the built-in simulation (providers/simulated.py): sent,
+    then delivered a moment later, or failed when the text contains "fail"."""
+    await MessagingChannel.get_or_create(
+        account_id=account.id, defaults={"provider": ChannelProvider.SIMULATED, "sender_number": DEMO_NUMBER}
+    )

@@ -91,6 +91,7 @@ class TeamInboxGraphQL(GraphQL[Context, None]):
             max_page_size=settings.max_page_size,
             default_page_size=min(50, settings.max_page_size),
             session_ttl=timedelta(hours=settings.session_ttl_hours),
+            public_url=settings.base_url(),
         )
         self.connections = ConnectionTracker()
         self.documents = Documents(persisted, settings.max_tokens)

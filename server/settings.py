@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from strawberry.http.websocket_origin import normalize_allowed_origins
 
-from resolvers import auth, passwords
+from resolvers import auth, passwords, sealing
 from server.client_address import Network, parse_networks
 
 
@@ -34,6 +34,13 @@ def _networks(name: str) -> tuple[Network, ...]:
     items = [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
     try:
         return parse_networks(items)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
+
+
+def _secret_keys(name: str) -> tuple[str, ...]:
+    try:
+        return sealing.parse_keys(os.environ.get(name, ""))
     except ValueError as error:
         raise ValueError(f"{name}: {error}") from None
 
@@ -84,6 +91,20 @@ class Settings:
     # ADMIN tokens and anonymous requests; analysts keep ad-hoc queries.
     trusted_documents_only: bool = False
 
+    # Where providers reach this deployment (callback URLs, and the URL Twilio signs); empty:
+    # http://HOST:PORT of `teaminbox serve`.
+    public_url: str = ""
+    # Keys that seal providers' credentials at rest (resolvers/sealing.py); the first seals.
+    secret_keys: tuple[str, ...] = ()
+    # Send replies from this instance (server/delivery_worker.py); 0 for an instance that only serves.
+    delivery_worker: bool = True
+
+    def base_url(self, host: str = "127.0.0.1", port: int = 8000) -> str:
+        return self.public_url.rstrip("/") or f"http://{host}:{port}"
+
+    def apply_sealing(self) -> None:
+        sealing.configure(self.secret_keys)
+
     def apply_session_policy(self) -> None:
         idle = timedelta(hours=self.session_idle_hours) if self.session_idle_hours > 0 else None
         auth.configure_sessions(idle_timeout=idle)
@@ -104,6 +125,9 @@ class Settings:
             session_ttl_hours=_int("TEAMINBOX_SESSION_TTL_HOURS", cls.session_ttl_hours),
             session_idle_hours=_float("TEAMINBOX_SESSION_IDLE_HOURS", cls.session_idle_hours),
             trusted_proxies=_networks("TEAMINBOX_TRUSTED_PROXIES"),
+            public_url=os.environ.get("TEAMINBOX_PUBLIC_URL", cls.public_url),
+            secret_keys=_secret_keys("TEAMINBOX_SECRET_KEY"),
+            delivery_worker=os.environ.get("TEAMINBOX_DELIVERY_WORKER", "1") != "0",
             max_body_bytes=_int("TEAMINBOX_MAX_BODY_BYTES", cls.max_body_bytes),
             max_query_depth=_int("TEAMINBOX_MAX_QUERY_DEPTH", cls.max_query_depth),
             max_aliases=_int("TEAMINBOX_MAX_ALIASES", cls.max_aliases),

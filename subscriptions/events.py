@@ -14,6 +14,8 @@ MESSAGE_CREATED = "message.created"
 CONVERSATION_ASSIGNED = "conversation.assigned"
 CONVERSATION_STATUS_CHANGED = "conversation.status_changed"
 NOTIFICATION_CREATED = "notification.created"
+# A reply's delivery status moved (sent, delivered, failed).
+MESSAGE_DELIVERY_CHANGED = "message.delivery_changed"
 # Live-only (never stored): a member's typing, a member's access ending (logout,
 # deactivation) so their open subscriptions stop at once, and a member's role or the
 # account's plan changing, so each open subscription checks it may still run.
@@ -23,7 +25,7 @@ ACCESS_CHANGED = "access.changed"
 
 # Kinds that move a conversation in or out of inbox views (and so change counts).
 CONVERSATION_KINDS = frozenset({MESSAGE_CREATED, CONVERSATION_ASSIGNED, CONVERSATION_STATUS_CHANGED})
-STORED_KINDS = CONVERSATION_KINDS | {NOTIFICATION_CREATED}
+STORED_KINDS = CONVERSATION_KINDS | {NOTIFICATION_CREATED, MESSAGE_DELIVERY_CHANGED}
 
 
 def account_channel(account_id: int) -> str:

@@ -91,6 +91,9 @@ def settings(database_url: str, namespace: str) -> Settings:
         Settings(), database_url=database_url, broadcast_url=TEST_BROADCAST_URL, namespace=namespace,
         password_hash_time_cost=1, password_hash_memory_kib=1024, password_hash_parallelism=1,
         gc_tuning=False,  # a test process starts many apps: leave the collector alone
+        # Replies are sent only where a test runs the worker (tests of delivery): elsewhere
+        # its events (a reply failing for want of a provider) would land in every stream.
+        delivery_worker=False,
     )
 
 

@@ -57,9 +57,11 @@ ENTITIES = {
 EMBEDDED = {
     "InboxConnection", "InboxEdge", "NotificationConnection", "NotificationEdge", "TimelineConnection",
     "TimelineEdge", "PageInfo", "AssigneeCount", "AuditEntryConnection", "AuditEntryEdge", "AuditValues",
+    "MessageDelivery", "MessagingChannel",
     "AccountPayload", "ConversationPayload", "LoginPayload", "LogoutPayload", "MarkNotificationsReadPayload",
     "SendMessagePayload", "SetTypingPayload", "UserPayload", "UserError",
-    "MessageAdded", "ConversationAssigned", "ConversationStatusChanged", "TypingChanged", "InboxCountsChanged",
+    "MessageAdded", "MessageDeliveryChanged", "ConversationAssigned", "ConversationStatusChanged", "TypingChanged",
+    "InboxCountsChanged",
     "ResyncRequired",
 }
 ROOTS = {"Query", "Mutation", "Subscription"}
@@ -211,7 +213,9 @@ def _not_covered(have: Tree, need: Tree, where: str = "") -> list[str]:
     return missing
 
 
-@pytest.mark.parametrize("event", ["MessageAdded", "ConversationAssigned", "ConversationStatusChanged"])
+@pytest.mark.parametrize(
+    "event", ["MessageAdded", "MessageDeliveryChanged", "ConversationAssigned", "ConversationStatusChanged"]
+)
 def test_inbox_events_carry_everything_the_inbox_row_shows(event):
     # given
     row = _selection("InboxPage", "edges", "node")
@@ -253,6 +257,9 @@ def test_conversation_events_carry_what_the_thread_shows_of_what_they_change():
     assert _not_covered(event("ConversationStatusChanged")["conversation"], status) == []
     typing = {"id": {}, "typingUsers": thread["typingUsers"]}
     assert _not_covered(event("TypingChanged")["conversation"], typing) == []
+    shown = thread["timeline"]["edges"]["node"]["... on Message"]
+    delivery = {"id": shown["id"], "delivery": shown["delivery"]}
+    assert _not_covered(event("MessageDeliveryChanged")["message"], delivery) == []
 
 
 # -- the ids at run time ---------------------------------------------------------------

@@ -67,7 +67,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "account": ("id", "name", "plan", "webhook_secret", "created_at"),
     "user": ("id", "account_id", "email", "name", "role", "password_hash", "active", "created_at"),
     "session": ("id", "user_id", "token_hash", "created_at", "expires_at", "revoked_at", "last_seen_at"),
-    "contact": ("id", "account_id", "phone", "name", "created_at"),
+    "contact": ("id", "account_id", "phone", "name", "created_at", "opted_out"),
     "conversation": ("id", "account_id", "contact_id", "status", "assignee_id", "last_activity_at",
                      "version", "created_at", "last_message_id"),
     "message": ("id", "account_id", "conversation_id", "direction", "body", "author_id", "external_id",
@@ -163,7 +163,7 @@ class ConversationFactory:
             changes += 1
         name = f"{self._pick(FIRST_NAMES)} {self._pick(LAST_NAMES)}"
         started_at, last_at = at(times[0]), at(times[-1])
-        rows["contact"].append((contact_id, self.account_id, f"+1415{FIRST_PHONE + index}", name, started_at))
+        rows["contact"].append((contact_id, self.account_id, f"+1415{FIRST_PHONE + index}", name, started_at, False))
         rows["conversation"].append((conversation_id, self.account_id, contact_id, status, assignee, last_at,
                                      1 + changes, started_at, last_message_id))
         self.inbox_counts[(status, assignee or 0)] += 1

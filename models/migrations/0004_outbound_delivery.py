@@ -1,12 +1,12 @@
 """Outbound delivery: messaging channels, delivery jobs, a reply's delivery status and ids,
-contacts' opt-out."""
+contacts' opt-out. Replies stored before it have no delivery (they were never sent)."""
 from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
 from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 from tortoise.migrations.constraints import UniqueConstraint
 
-from models.enums import ChannelProvider, DeliveryJobState, DeliveryStatus, NotificationKind
+from models.enums import AuditAction, ChannelProvider, DeliveryJobState, DeliveryStatus, NotificationKind
 
 
 class Migration(migrations.Migration):
@@ -46,6 +46,11 @@ class Migration(migrations.Migration):
             ],
             options={'table': 'messaging_channel', 'app': 'models', 'pk_attr': 'id', 'table_description': "How an account's replies leave: the provider, the number they are sent from, and"},
             bases=['Model'],
+        ),
+        ops.AlterField(
+            model_name='AuditEntry',
+            name='action',
+            field=fields.CharEnumField(description='MEMBER_CREATED: MEMBER_CREATED\nROLE_CHANGED: ROLE_CHANGED\nMEMBER_DEACTIVATED: MEMBER_DEACTIVATED\nMEMBER_REACTIVATED: MEMBER_REACTIVATED\nPLAN_CHANGED: PLAN_CHANGED\nWEBHOOK_SECRET_ROTATED: WEBHOOK_SECRET_ROTATED\nLOGIN_FROM_NEW_ADDRESS: LOGIN_FROM_NEW_ADDRESS\nCHANNEL_CHANGED: CHANNEL_CHANGED', enum_type=AuditAction, max_length=40),
         ),
         ops.AddField(
             model_name='Contact',

@@ -1,0 +1,371 @@
+"""Replies on their way to the customer: the life of a delivery job.
+
+`sendMessage` stores the reply PENDING with a QUEUED job, in one transaction (`enqueue`).
+A worker in every instance (server/delivery_worker.py) claims due jobs (`claim`), sends
+each through the account's provider (providers/), and records the provider's answer
+(`record_send`); delivery reports (`apply_report`) and the clock (`expire`) do the rest.
+
+- Exactly once: a job is claimed by one instance (PostgreSQL: FOR UPDATE SKIP LOCKED;
+  SQLite serialises writers), and a send that may have gone out (a timeout, a reset, a
+  crash between claiming and recording) is never repeated: it waits for a delivery
+  report, and without one is FAILED as unconfirmed (the member may retry it, knowingly).
+- In order: a conversation's job is claimed only once no earlier job of that
+  conversation is queued or sending, so the customer reads the replies as they were sent.
+- Retried only when the provider says nothing was sent (429, 503, a refused connection),
+  with exponential backoff and jitter, honouring Retry-After, at most MAX_ATTEMPTS times.
+- Forward only: PENDING -> SENT -> DELIVERED, or FAILED; a late or repeated report never
+  moves a message back, and a failure never overrides DELIVERED. The one exception is the
+  truth arriving late: a DELIVERED report for a reply we had called unconfirmed."""
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from models import (
+    Contact,
+    Conversation,
+    DeliveryJob,
+    DeliveryJobState,
+    DeliveryStatus,
+    Message,
+    MessagingChannel,
+    NotificationKind,
+)
+from providers.base import ReportedState, SendOutcome, SendResult, StatusReport
+from resolvers.conversations import conversation_facts
+from resolvers.errors import DomainError, ErrorCode, not_found, validation
+from resolvers.ids import parse_id
+from resolvers.notifications import notify
+from resolvers.opt_out import opt_out
+from resolvers.outbox import Outbox, utcnow, write_transaction
+from resolvers.sql import placeholder
+from resolvers.viewer import Viewer
+from subscriptions.events import MESSAGE_DELIVERY_CHANGED
+
+MAX_ATTEMPTS = 6
+FIRST_RETRY_SECONDS = 2.0
+MAX_RETRY_SECONDS = 300.0
+# A claimed send finishes (or times out) well within this; past it, the instance that
+# claimed it is presumed to have died midway.
+SEND_LEASE = timedelta(seconds=60)
+# How long a reply that may have gone out waits for the provider's report.
+REPORT_WAIT = timedelta(minutes=30)
+
+NO_CHANNEL = "NO_CHANNEL"
+UNCONFIRMED = "UNCONFIRMED"
+GAVE_UP = "GAVE_UP"
+
+_RANK = {DeliveryStatus.PENDING: 0, DeliveryStatus.SENT: 1, DeliveryStatus.DELIVERED: 2, DeliveryStatus.FAILED: 2}
+_REPORTED = {ReportedState.SENT: DeliveryStatus.SENT, ReportedState.DELIVERED: DeliveryStatus.DELIVERED,
+             ReportedState.FAILED: DeliveryStatus.FAILED}
+_NEXT_ATTEMPT_AT = DeliveryJob._meta.fields_map["next_attempt_at"]
+
+
+def moves_forward(current: DeliveryStatus, new: DeliveryStatus, current_code: str | None) -> bool:
+    if new == DeliveryStatus.DELIVERED and current == DeliveryStatus.FAILED:
+        return current_code == UNCONFIRMED  # it went after all
+    return _RANK[new] > _RANK[current]
+
+
+def retry_delay(attempt: int, retry_after: float | None) -> float:
+    """Seconds before the next try after `attempt` tries the provider said were not sent:
+    doubling with jitter (so instances and conversations do not retry in step), never
+    sooner than the provider asked."""
+    backoff = min(FIRST_RETRY_SECONDS * 2.0 ** (attempt - 1), MAX_RETRY_SECONDS)
+    return max(backoff * random.uniform(0.8, 1.2), retry_after or 0.0)
+
+
+async def enqueue(outbox: Outbox, message: Message) -> None:
+    """The reply's job, in the reply's transaction (the caller's)."""
+    message.delivery_status = DeliveryStatus.PENDING
+    message.delivery_updated_at = message.created_at
+    await Message.filter(id=message.id).using_db(outbox.connection).update(
+        delivery_status=DeliveryStatus.PENDING, delivery_updated_at=message.created_at
+    )
+    await DeliveryJob.create(
+        account_id=message.account_id, conversation_id=message.conversation_id, message_id=message.id,
+        next_attempt_at=message.created_at, using_db=outbox.connection,
+    )
+
+
+@dataclass(frozen=True)
+class ClaimedSend:
+    """A job this instance now sends, with what sending needs."""
+
+    job_id: int
+    message: Message
+    to_number: str
+    channel: MessagingChannel | None
+
+
+async def claim(instance: str, limit: int) -> list[ClaimedSend]:
+    """Due jobs (at most `limit`), each the next of its conversation, now SENDING for
+    this instance until its lease ends."""
+    now = utcnow()
+    async with in_transaction() as connection:
+        postgres = connection.capabilities.dialect == "postgres"
+        rows = await connection.execute_query_dict(
+            "SELECT j.id FROM delivery_job j WHERE j.state = 'QUEUED' AND j.next_attempt_at <= "
+            f"{placeholder(connection, 0)}"
+            " AND NOT EXISTS (SELECT 1 FROM delivery_job e WHERE e.conversation_id = j.conversation_id"
+            " AND e.id < j.id AND e.state IN ('QUEUED', 'SENDING'))"
+            " AND NOT EXISTS (SELECT 1 FROM delivery_job s WHERE s.conversation_id = j.conversation_id"
+            " AND s.state = 'SENDING')"
+            f" ORDER BY j.id LIMIT {int(limit)}" + (" FOR UPDATE OF j SKIP LOCKED" if postgres else ""),
+            [_NEXT_ATTEMPT_AT.to_db_value(now, DeliveryJob)],
+        )
+        ids = [row["id"] for row in rows]
+        if not ids:
+            return []
+        await DeliveryJob.filter(id__in=ids).using_db(connection).update(
+            state=DeliveryJobState.SENDING, deadline=now + SEND_LEASE, claimed_by=instance,
+            attempts=F("attempts") + 1,
+        )
+    jobs = await DeliveryJob.filter(id__in=ids).order_by("id")
+    messages = {message.id: message for message in await Message.filter(id__in=[job.message_id for job in jobs])}
+    conversations = await Conversation.filter(id__in=[job.conversation_id for job in jobs]).values("id", "contact_id")
+    phones = dict(await Contact.filter(id__in=[c["contact_id"] for c in conversations]).values_list("id", "phone"))
+    phone_of = {c["id"]: phones[c["contact_id"]] for c in conversations}
+    channels = {channel.account_id: channel for channel in
+                await MessagingChannel.filter(account_id__in={job.account_id for job in jobs})}
+    return [ClaimedSend(job.id, messages[job.message_id], phone_of[job.conversation_id], channels.get(job.account_id))
+            for job in jobs]
+
+
+async def record_send(send: ClaimedSend, result: SendResult) -> None:
+    """What the provider answered this instance's send, applied to its job and message."""
+    now = utcnow()
+    async with write_transaction(send.message.account_id) as outbox:
+        job = await _locked_job(outbox, send.job_id)
+        if job is None or job.state != DeliveryJobState.SENDING:
+            return  # not ours any more (a lease that ran out meanwhile): the clock decided
+        message = await _locked_message(outbox, job.message_id)
+        if result.outcome == SendOutcome.ACCEPTED:
+            job.state, job.deadline = DeliveryJobState.DONE, None
+            message.provider_message_id = result.provider_message_id
+            await _move(outbox, message, DeliveryStatus.SENT, None, None, now)
+        elif result.outcome == SendOutcome.NOT_SENT and job.attempts < MAX_ATTEMPTS:
+            job.state, job.deadline = DeliveryJobState.QUEUED, None
+            job.next_attempt_at = now + timedelta(seconds=retry_delay(job.attempts, result.retry_after))
+            await _note_error(outbox, message, result.error_code, result.error_message, now)
+        elif result.outcome == SendOutcome.NOT_SENT:
+            job.state, job.deadline = DeliveryJobState.DONE, None
+            await _fail(outbox, message, GAVE_UP, _gave_up(result), now)
+        elif result.outcome == SendOutcome.MAYBE_SENT:
+            job.state, job.deadline = DeliveryJobState.AWAITING_REPORT, now + REPORT_WAIT
+            message.provider_message_id = result.provider_message_id
+            await _note_error(outbox, message, result.error_code, result.error_message, now)
+        else:  # REJECTED: permanent
+            job.state, job.deadline = DeliveryJobState.DONE, None
+            await _fail(outbox, message, result.error_code or "REJECTED",
+                        result.error_message or "The provider refused the message", now)
+            if result.opted_out:
+                await _opt_out(outbox, job.conversation_id, now)
+        await job.save(using_db=outbox.connection)
+    await outbox.publish()
+
+
+async def fail_unsendable(send: ClaimedSend, code: str, reason: str) -> None:
+    """A claimed job that cannot be sent at all (no channel): FAILED at once, nothing sent."""
+    async with write_transaction(send.message.account_id) as outbox:
+        job = await _locked_job(outbox, send.job_id)
+        if job is None or job.state != DeliveryJobState.SENDING:
+            return
+        job.state, job.deadline = DeliveryJobState.DONE, None
+        await job.save(using_db=outbox.connection)
+        await _fail(outbox, await _locked_message(outbox, job.message_id), code, reason, utcnow())
+    await outbox.publish()
+
+
+async def apply_report(account_id: int, report: StatusReport) -> bool:
+    """A delivery report, matched by the provider's id or, where the provider carries it,
+    ours. False when it names no message of the account; True otherwise (also when it
+    moved nothing: a repeated or late report is answered as handled)."""
+    state = _REPORTED.get(report.state) if report.state is not None else None
+    async with write_transaction(account_id) as outbox:
+        message = await _reported_message(outbox, account_id, report)
+        if message is None:
+            return False
+        now = utcnow()
+        if report.provider_message_id and not message.provider_message_id:
+            message.provider_message_id = report.provider_message_id
+        job = await DeliveryJob.filter(message_id=message.id).using_db(outbox.connection).first()
+        if state is not None and job is not None and job.state == DeliveryJobState.AWAITING_REPORT:
+            job.state, job.deadline = DeliveryJobState.DONE, None  # it went: the provider says so
+            await job.save(using_db=outbox.connection)
+        if state == DeliveryStatus.FAILED:
+            await _fail(outbox, message, report.error_code or "FAILED",
+                        report.error_message or "The provider could not deliver the message", now)
+        elif state is not None:
+            await _move(outbox, message, state, None, None, now)
+        if report.opted_out:
+            await _opt_out(outbox, message.conversation_id, now)
+    await outbox.publish()
+    return True
+
+
+async def expire() -> int:
+    """The clock's part: a send whose instance died midway may have gone out (it now waits
+    for a report), and a reply that waited for a report too long is FAILED as unconfirmed.
+    Returns how many jobs it moved."""
+    now = utcnow()
+    moved = await DeliveryJob.filter(state=DeliveryJobState.SENDING, deadline__lt=now).update(
+        state=DeliveryJobState.AWAITING_REPORT, deadline=now + REPORT_WAIT
+    )
+    for job in await DeliveryJob.filter(state=DeliveryJobState.AWAITING_REPORT, deadline__lt=now).limit(100):
+        async with write_transaction(job.account_id) as outbox:
+            locked = await _locked_job(outbox, job.id)
+            if locked is None or locked.state != DeliveryJobState.AWAITING_REPORT:
+                continue
+            locked.state, locked.deadline = DeliveryJobState.DONE, None
+            await locked.save(using_db=outbox.connection)
+            await _fail(outbox, await _locked_message(outbox, locked.message_id), UNCONFIRMED,
+                        "The provider never confirmed this message: it may or may not have reached the customer",
+                        now)
+        await outbox.publish()
+        moved += 1
+    return moved
+
+
+async def _opt_out(outbox: Outbox, conversation_id: int, now: datetime) -> None:
+    conversation = await Conversation.filter(id=conversation_id).using_db(outbox.connection).get()
+    await opt_out(outbox.connection, conversation.contact_id, now)
+
+
+def _gave_up(result: SendResult) -> str:
+    detail = f" (last: {result.error_message})" if result.error_message else ""
+    return f"The provider did not take the message after {MAX_ATTEMPTS} tries{detail}"
+
+
+async def _locked_job(outbox: Outbox, job_id: int) -> DeliveryJob | None:
+    return await (DeliveryJob.filter(id=job_id).select_for_update(no_key=True)
+                  .using_db(outbox.connection).first())
+
+
+async def _locked_message(outbox: Outbox, message_id: int) -> Message:
+    return await Message.filter(id=message_id).select_for_update(no_key=True).using_db(outbox.connection).get()
+
+
+async def _reported_message(outbox: Outbox, account_id: int, report: StatusReport) -> Message | None:
+    query = Message.filter(account_id=account_id, delivery_status__isnull=False)
+    if report.provider_message_id:
+        found = await query.filter(provider_message_id=report.provider_message_id).using_db(outbox.connection).first()
+        if found is not None or report.our_message_id is None:
+            return await _locked_message(outbox, found.id) if found else None
+    if report.our_message_id is None:
+        return None
+    found = await query.filter(id=report.our_message_id).using_db(outbox.connection).first()
+    return await _locked_message(outbox, found.id) if found else None
+
+
+async def _note_error(
+    outbox: Outbox, message: Message, code: str | None, text: str | None, now: datetime
+) -> None:
+    """Why the last try did not go (still PENDING): shown while it waits to retry."""
+    message.delivery_error_code, message.delivery_error_message = code, _clip(text)
+    message.delivery_updated_at = now
+    await message.save(using_db=outbox.connection, update_fields=[
+        "delivery_error_code", "delivery_error_message", "delivery_updated_at", "provider_message_id"])
+
+
+async def _move(
+    outbox: Outbox, message: Message, status: DeliveryStatus, code: str | None, text: str | None, now: datetime
+) -> bool:
+    current = DeliveryStatus(message.delivery_status) if message.delivery_status else DeliveryStatus.PENDING
+    if not moves_forward(current, status, message.delivery_error_code):
+        if message.provider_message_id:  # learnt from a late report: keep it
+            await message.save(using_db=outbox.connection, update_fields=["provider_message_id"])
+        return False
+    message.delivery_status = status
+    message.delivery_error_code, message.delivery_error_message = code, _clip(text)
+    message.delivery_updated_at = now
+    await message.save(using_db=outbox.connection, update_fields=[
+        "delivery_status", "delivery_error_code", "delivery_error_message", "delivery_updated_at",
+        "provider_message_id"])
+    conversation = await Conversation.filter(id=message.conversation_id).using_db(outbox.connection).get()
+    outbox.record(
+        MESSAGE_DELIVERY_CHANGED,
+        {**conversation_facts(conversation), "message_id": message.id, "delivery_status": status.value},
+        conversation_id=conversation.id,
+    )
+    return True
+
+
+async def _fail(outbox: Outbox, message: Message, code: str, text: str, now: datetime) -> None:
+    """FAILED, and the member who should know is told: the conversation's assignee, or
+    the reply's author when nobody holds it."""
+    if not await _move(outbox, message, DeliveryStatus.FAILED, code, text, now):
+        return
+    conversation = await Conversation.filter(id=message.conversation_id).using_db(outbox.connection).get()
+    recipient = conversation.assignee_id or message.author_id
+    if recipient is not None:
+        await notify(outbox, recipient, NotificationKind.DELIVERY_FAILED, conversation, message=message)
+
+
+def _clip(text: str | None) -> str | None:
+    return None if text is None else text[:500]
+
+
+RETRY_WINDOW = timedelta(hours=24)
+
+
+async def retry_message(viewer: Viewer, message_id: str) -> Message:
+    """Send a FAILED reply again, for real: PENDING with a fresh job of its own (up to
+    MAX_ATTEMPTS tries again). Refused for any other status, for a reply older than
+    RETRY_WINDOW (a day-old answer is better rewritten), and while the customer is opted out."""
+    viewer.require_writer()
+    wanted = parse_id(message_id, "Message", "messageId")
+    message = await Message.get_or_none(id=wanted, account_id=viewer.account_id)
+    if message is None or message.delivery_status is None:
+        raise not_found("Message", "messageId")
+    if message.delivery_status != DeliveryStatus.FAILED:
+        raise validation(f"Only a failed reply can be retried (this one is {message.delivery_status.value})",
+                         "messageId")
+    now = utcnow()
+    if now - message.created_at > RETRY_WINDOW:
+        raise validation("A reply older than a day cannot be retried: send it again as a new reply", "messageId")
+    conversation = await Conversation.get(id=message.conversation_id)
+    if await Contact.filter(id=conversation.contact_id, opted_out=True).exists():
+        raise DomainError(ErrorCode.RECIPIENT_OPTED_OUT, "The customer opted out (STOP)", "messageId")
+    async with write_transaction(viewer.account_id) as outbox:
+        locked = await _locked_message(outbox, message.id)
+        if locked.delivery_status != DeliveryStatus.FAILED:  # a retry racing another
+            raise validation("This reply is already being sent again", "messageId")
+        locked.delivery_status, locked.delivery_error_code, locked.delivery_error_message = (
+            DeliveryStatus.PENDING, None, None)
+        locked.delivery_updated_at, locked.provider_message_id = now, None
+        await locked.save(using_db=outbox.connection, update_fields=[
+            "delivery_status", "delivery_error_code", "delivery_error_message", "delivery_updated_at",
+            "provider_message_id"])
+        await DeliveryJob.filter(message_id=locked.id).using_db(outbox.connection).update(
+            state=DeliveryJobState.QUEUED, attempts=0, next_attempt_at=now, deadline=None, claimed_by=None
+        )
+        outbox.record(
+            MESSAGE_DELIVERY_CHANGED,
+            {**conversation_facts(conversation), "message_id": locked.id,
+             "delivery_status": DeliveryStatus.PENDING.value},
+            conversation_id=conversation.id,
+        )
+    await outbox.publish()
+    wake_workers()
+    return locked
+
+
+_wake: list[Callable[[], None]] = []
+
+
+def on_enqueue(wake: Callable[[], None]) -> Callable[[], None]:
+    """Register this process's worker to be woken when a job is queued here (other
+    instances find it at their next poll); returns the unregistering function."""
+    _wake.append(wake)
+    return lambda: _wake.remove(wake)
+
+
+def wake_workers() -> None:
+    for wake in _wake:
+        wake()
