@@ -81,16 +81,17 @@ def retry_delay(attempt: int, retry_after: float | None) -> float:
 
 
 async def enqueue(outbox: Outbox, message: Message) -> None:
-    """The reply's job, in the reply's transaction (the caller's)."""
-    message.delivery_status = DeliveryStatus.PENDING
-    message.delivery_updated_at = message.created_at
-    await Message.filter(id=message.id).using_db(outbox.connection).update(
-        delivery_status=DeliveryStatus.PENDING, delivery_updated_at=message.created_at
-    )
+    """The reply's job, in the reply's transaction (the caller's; the reply is stored
+    PENDING: `pending_reply`)."""
     await DeliveryJob.create(
         account_id=message.account_id, conversation_id=message.conversation_id, message_id=message.id,
         next_attempt_at=message.created_at, using_db=outbox.connection,
     )
+
+
+def pending_reply(now: datetime) -> dict[str, object]:
+    """The delivery fields of a reply as it is stored."""
+    return {"delivery_status": DeliveryStatus.PENDING, "delivery_updated_at": now}
 
 
 @dataclass(frozen=True)
@@ -187,14 +188,17 @@ async def apply_report(account_id: int, report: StatusReport) -> bool:
     ours. False when it names no message of the account; True otherwise (also when it
     moved nothing: a repeated or late report is answered as handled)."""
     state = _REPORTED.get(report.state) if report.state is not None else None
+    message_id = await _reported_message_id(account_id, report)
+    if message_id is None:
+        return False
     async with write_transaction(account_id) as outbox:
-        message = await _reported_message(outbox, account_id, report)
-        if message is None:
-            return False
+        # Job, then message: the order record_send and expire lock them in (no deadlock).
+        job = await (DeliveryJob.filter(message_id=message_id).select_for_update(no_key=True)
+                     .using_db(outbox.connection).first())
+        message = await _locked_message(outbox, message_id)
         now = utcnow()
         if report.provider_message_id and not message.provider_message_id:
             message.provider_message_id = report.provider_message_id
-        job = await DeliveryJob.filter(message_id=message.id).using_db(outbox.connection).first()
         if state is not None and job is not None and job.state == DeliveryJobState.AWAITING_REPORT:
             job.state, job.deadline = DeliveryJobState.DONE, None  # it went: the provider says so
             await job.save(using_db=outbox.connection)
@@ -251,16 +255,18 @@ async def _locked_message(outbox: Outbox, message_id: int) -> Message:
     return await Message.filter(id=message_id).select_for_update(no_key=True).using_db(outbox.connection).get()
 
 
-async def _reported_message(outbox: Outbox, account_id: int, report: StatusReport) -> Message | None:
-    query = Message.filter(account_id=account_id, delivery_status__isnull=False)
+async def _reported_message_id(account_id: int, report: StatusReport) -> int | None:
+    """The reply a report names: by the provider's id, or by ours where the provider
+    carries it back (a report may come before our record of the provider's answer)."""
+    replies = Message.filter(account_id=account_id, delivery_status__isnull=False)
     if report.provider_message_id:
-        found = await query.filter(provider_message_id=report.provider_message_id).using_db(outbox.connection).first()
-        if found is not None or report.our_message_id is None:
-            return await _locked_message(outbox, found.id) if found else None
-    if report.our_message_id is None:
+        found = await replies.filter(provider_message_id=report.provider_message_id).first()
+        if found is not None:
+            return found.id
+    if report.our_message_id is None or not 0 < report.our_message_id < 2**31:  # ids are 32-bit
         return None
-    found = await query.filter(id=report.our_message_id).using_db(outbox.connection).first()
-    return await _locked_message(outbox, found.id) if found else None
+    found = await replies.filter(id=report.our_message_id).first()
+    return None if found is None else found.id
 
 
 async def _note_error(

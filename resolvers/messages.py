@@ -5,7 +5,7 @@ from tortoise.exceptions import IntegrityError
 
 from models import Contact, Conversation, Message, MessageDirection
 from resolvers.conversations import conversation_facts, get_conversation
-from resolvers.delivery import enqueue, wake_workers
+from resolvers.delivery import enqueue, pending_reply, wake_workers
 from resolvers.errors import DomainError, ErrorCode, storable_text, validation
 from resolvers.outbox import Outbox, utcnow, write_transaction
 from resolvers.viewer import Viewer
@@ -70,10 +70,11 @@ async def send_message(
         )
     try:
         async with write_transaction(viewer.account_id) as outbox:
+            now = utcnow()
             message = await Message.create(
                 account_id=viewer.account_id, conversation_id=conversation.id, direction=MessageDirection.OUTBOUND,
-                body=body, author_id=viewer.user_id, created_at=utcnow(), client_message_id=client_id,
-                using_db=outbox.connection,
+                body=body, author_id=viewer.user_id, created_at=now, client_message_id=client_id,
+                **pending_reply(now), using_db=outbox.connection,
             )
             await enqueue(outbox, message)
             await record_message(conversation, message, outbox)
