@@ -27,6 +27,9 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models import (
+    PLAN_CAPABILITIES,
+    Account,
+    Capability,
     Contact,
     Conversation,
     DeliveryJob,
@@ -35,6 +38,7 @@ from models import (
     Message,
     MessagingChannel,
     NotificationKind,
+    Plan,
 )
 from providers.base import ReportedState, SendOutcome, SendResult, StatusReport
 from resolvers.conversations import conversation_facts
@@ -309,7 +313,9 @@ async def _fail(outbox: Outbox, message: Message, code: str, text: str, now: dat
         return
     conversation = await Conversation.filter(id=message.conversation_id).using_db(outbox.connection).get()
     recipient = conversation.assignee_id or message.author_id
-    if recipient is not None:
+    # Notifications are a TEAM_INBOX feature: on a plan without it nobody could read one.
+    plan = await Account.filter(id=message.account_id).using_db(outbox.connection).values_list("plan", flat=True)
+    if recipient is not None and plan and Capability.TEAM_INBOX in PLAN_CAPABILITIES[Plan(plan[0])]:
         await notify(outbox, recipient, NotificationKind.DELIVERY_FAILED, conversation, message=message)
 
 
