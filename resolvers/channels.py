@@ -7,11 +7,11 @@ from urllib.parse import urlsplit
 
 from tortoise.transactions import in_transaction
 
-from models import AuditAction, ChannelProvider, MessagingChannel
+from models import Account, AuditAction, ChannelProvider, MessagingChannel
 from providers import PROVIDERS
 from providers.base import Credentials, Provider
 from resolvers import audit, sealing
-from resolvers.errors import storable_text, validation
+from resolvers.errors import not_found, storable_text, validation
 from resolvers.inbound import normalise_phone
 from resolvers.viewer import Viewer
 
@@ -47,9 +47,17 @@ def provider_and_credentials(channel: MessagingChannel) -> tuple[Provider, Crede
 
 
 async def set_channel(viewer: Viewer, given: ChannelInput) -> MessagingChannel:
-    """Connect the account to a provider (ADMIN). Credentials are required for a real
-    provider and sealed; the audit log records the change without them."""
+    """Connect the viewer's account to a provider (ADMIN)."""
     viewer.require_admin()
+    return await connect_channel(viewer.account_id, given, actor_id=viewer.user_id)
+
+
+async def connect_channel(account_id: int, given: ChannelInput, actor_id: int | None = None) -> MessagingChannel:
+    """Connect an account to a provider, for an admin (set_channel) or the operator's
+    command line (`actor_id` None, as the audit log shows it). Credentials are required
+    for a real provider and sealed; the audit log records the change without them."""
+    if not await Account.exists(id=account_id):
+        raise not_found(f"Account {account_id}", "accountId")
     sender = normalise_phone(storable_text(given.sender_number, "senderNumber"), "senderNumber")
     key = _credential(given.api_key, "apiKey")
     secret = _credential(given.api_secret, "apiSecret")
@@ -60,14 +68,14 @@ async def set_channel(viewer: Viewer, given: ChannelInput) -> MessagingChannel:
         raise validation("A webhook channel needs its URL and a signing secret (apiSecret)", "url")
     sealed_key, sealed_secret = (sealing.seal(key), sealing.seal(secret)) if (key or secret) else ("", "")
     async with in_transaction() as connection:
-        existing = await MessagingChannel.filter(account_id=viewer.account_id).using_db(connection).first()
+        existing = await MessagingChannel.filter(account_id=account_id).using_db(connection).first()
         before = None if existing is None else {"provider": existing.provider.value}
-        channel = existing or MessagingChannel(account_id=viewer.account_id)
+        channel = existing or MessagingChannel(account_id=account_id)
         channel.provider, channel.sender_number, channel.url = given.provider, sender, url
         channel.api_key_sealed, channel.api_secret_sealed = sealed_key, sealed_secret
         await channel.save(using_db=connection)
         await audit.record(
-            connection, account_id=viewer.account_id, action=AuditAction.CHANNEL_CHANGED, actor_id=viewer.user_id,
+            connection, account_id=account_id, action=AuditAction.CHANNEL_CHANGED, actor_id=actor_id,
             before=before, after={"provider": given.provider.value},
         )
     return channel
@@ -76,8 +84,10 @@ async def set_channel(viewer: Viewer, given: ChannelInput) -> MessagingChannel:
 async def channel_of(viewer: Viewer, public_url: str) -> ChannelView | None:
     viewer.require_admin()
     channel = await MessagingChannel.get_or_none(account_id=viewer.account_id)
-    if channel is None:
-        return None
+    return None if channel is None else view_of(channel, public_url)
+
+
+def view_of(channel: MessagingChannel, public_url: str) -> ChannelView:
     return ChannelView(
         provider=channel.provider, sender_number=channel.sender_number,
         configured=channel.provider == ChannelProvider.SIMULATED or bool(channel.api_secret_sealed),

@@ -1,4 +1,4 @@
-"""The `teaminbox` command: serve, migrate, create-account.
+"""The `teaminbox` command: serve, migrate, create-account, set-channel.
 
 Whatever stops a command before it does its work (a setting that does not parse, a
 database it cannot use, a port in use) is one line on stderr, `teaminbox: error: ...`,
@@ -11,14 +11,16 @@ import dataclasses
 import errno
 import json
 import os
+import re
 import socket
 import sys
 from dataclasses import dataclass
 
 import uvicorn
 
-from models import Account, Plan, Role
-from resolvers.errors import DomainError
+from models import Account, ChannelProvider, Plan, Role
+from resolvers.errors import DomainError, ErrorCode
+from resolvers.sealing import MIN_KEY_LENGTH, SealingNotConfigured
 from server.database import (
     DatabaseUnusable,
     check_url,
@@ -36,6 +38,10 @@ from server.settings import Settings
 # SIGKILL after 10-30 s).
 SHUTDOWN_GRACE_SECONDS = 10
 PLANS = [plan.value for plan in Plan]
+PROVIDER_NAMES = [provider.value.lower() for provider in ChannelProvider]
+# The resolvers name the GraphQL input's fields; a person at the command line typed these.
+CHANNEL_OPTIONS = {"accountId": "--account", "senderNumber": "--sender", "apiKey": "--api-key",
+                   "apiSecret": "--api-secret", "url": "--url"}
 CREATE_ACCOUNT_HINT = "./dev create-account --name NAME --plan PLAN --admin-email EMAIL --admin-password PASSWORD"
 
 
@@ -61,6 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--admin-email", required=True, help="the first admin's login email")
     create.add_argument("--admin-password", required=True, help="the first admin's password")
     create.add_argument("--admin-name", default=None, help="the first admin's display name (default: from the email)")
+    channel = commands.add_parser(
+        "set-channel", help="connect an account to an SMS provider, or change it; prints one JSON object"
+    )
+    channel.add_argument("--account", required=True, help="the account's id (create-account's accountId)")
+    channel.add_argument("--provider", required=True, choices=PROVIDER_NAMES, type=str.lower,
+                         help="who carries the account's SMS: %(choices)s")
+    channel.add_argument("--sender", required=True, help="the number replies are sent from, in E.164 (+14155550100)")
+    channel.add_argument("--api-key", default=None,
+                         help="twilio: the Account SID; messagemedia: the API key; webhook: not needed")
+    channel.add_argument("--api-secret", default=None,
+                         help="twilio: the auth token; messagemedia: the API secret; webhook: the signing secret "
+                              "(credentials need TEAMINBOX_SECRET_KEY, the serving instances' key)")
+    channel.add_argument("--url", default=None,
+                         help="webhook: the bridge's endpoint; twilio, messagemedia: an optional API base URL")
     return parser
 
 
@@ -77,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "create-account":
             return asyncio.run(_create_account(settings, args))
+        if args.command == "set-channel":
+            return asyncio.run(_set_channel(settings, args))
         return _serve(settings, args)
     except (CannotStart, DatabaseUnusable) as error:
         print(f"teaminbox: error: {error}", file=sys.stderr)
@@ -127,6 +149,49 @@ async def _create_account(settings: Settings, args: argparse.Namespace) -> int:
                 return 1
     print(json.dumps({"accountId": str(account.id), "adminId": str(admin.id), "webhookSecret": account.webhook_secret}))
     return 0
+
+
+async def _set_channel(settings: Settings, args: argparse.Namespace) -> int:
+    """The operator connects an account (no member acts: the audit log's actor is the
+    command line). The one implementation is the mutation's (resolvers.channels)."""
+    from resolvers.channels import ChannelInput, connect_channel, view_of
+    from resolvers.ids import parse_id
+
+    settings.apply_sealing()
+    given = ChannelInput(
+        provider=ChannelProvider(args.provider.upper()), sender_number=args.sender,
+        api_key=args.api_key, api_secret=args.api_secret, url=args.url,
+    )
+    with failures_explained(settings.database_url):
+        if is_sqlite(settings.database_url):
+            await migrate(settings.database_url)
+        async with connected(settings.database_url):
+            await require_schema()
+            try:
+                channel = await connect_channel(parse_id(args.account, "Account", "accountId"), given)
+            except SealingNotConfigured as error:
+                raise CannotStart(
+                    "TEAMINBOX_SECRET_KEY is not set: credentials are stored sealed with it; set it (at least "
+                    f"{MIN_KEY_LENGTH} characters, the same value as the serving instances) and run this again"
+                ) from error
+            except DomainError as error:
+                raise CannotStart(_channel_refusal(args.account, error)) from error
+            view = view_of(channel, settings.base_url())
+    print(json.dumps({"provider": view.provider.value, "senderNumber": view.sender_number,
+                      "configured": view.configured, "inboundUrl": view.inbound_url, "statusUrl": view.status_url}))
+    if not settings.public_url and view.provider != ChannelProvider.SIMULATED:
+        print(f"teaminbox: note: TEAMINBOX_PUBLIC_URL is not set, so these URLs assume {settings.base_url()}; "
+              "a provider needs the address it reaches this deployment at", file=sys.stderr)
+    return 0
+
+
+def _channel_refusal(account: str, error: DomainError) -> str:
+    """One line naming the option at fault, in the options' words."""
+    if error.code == ErrorCode.NOT_FOUND:
+        return f"--account: there is no account {account!r}"
+    message = re.sub(r"\b(senderNumber|apiKey|apiSecret)\b", lambda m: CHANNEL_OPTIONS[m[1]], error.message)
+    option = CHANNEL_OPTIONS.get(error.field or "")
+    return f"{option}: {message}" if option else message
 
 
 @dataclass(frozen=True)

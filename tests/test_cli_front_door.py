@@ -36,6 +36,7 @@ COMMANDS = {
     "serve": ("serve", "--demo", "--port", "0"),
     "migrate": ("migrate",),
     "create-account": ("create-account", *ACCOUNT_ARGS),
+    "set-channel": ("set-channel", "--account", "1", "--provider", "simulated", "--sender", "+14155550100"),
 }
 
 
@@ -137,7 +138,7 @@ def test_a_postgres_nobody_listens_for_fails_at_once_without_showing_the_passwor
 
 
 @pytest.mark.skipif(not on_postgres(), reason="needs TEAMINBOX_TEST_DATABASE_URL=postgres://...")
-@pytest.mark.parametrize("command", ["serve", "create-account"])
+@pytest.mark.parametrize("command", ["serve", "create-account", "set-channel"])
 def test_a_postgres_database_nobody_migrated_says_to_run_migrate(tmp_path, command):
     # given: an empty database
     url = asyncio.run(create_database(TEST_DATABASE_URL))
