@@ -88,20 +88,28 @@ async def channel_of(viewer: Viewer, public_url: str) -> ChannelView | None:
 
 
 def view_of(channel: MessagingChannel, public_url: str) -> ChannelView:
+    try:
+        inbound, status = callback_url(channel, public_url, "inbound"), callback_url(channel, public_url, "status")
+        readable = True
+    except ValueError:  # the server's key no longer opens the credentials: connect the channel again
+        inbound, status = _bare_url(channel, public_url, "inbound"), _bare_url(channel, public_url, "status")
+        readable = False
     return ChannelView(
         provider=channel.provider, sender_number=channel.sender_number,
-        configured=channel.provider == ChannelProvider.SIMULATED or bool(channel.api_secret_sealed),
-        inbound_url=callback_url(channel, public_url, "inbound"),
-        status_url=callback_url(channel, public_url, "status"),
+        configured=channel.provider == ChannelProvider.SIMULATED or (bool(channel.api_secret_sealed) and readable),
+        inbound_url=inbound, status_url=status,
     )
+
+
+def _bare_url(channel: MessagingChannel, public_url: str, kind: str) -> str:
+    return f"{public_url.rstrip('/')}/webhooks/{provider_of(channel.provider).name}/{channel.account_id}/{kind}"
 
 
 def callback_url(channel: MessagingChannel, public_url: str, kind: str) -> str:
     """Where the provider posts (`kind`: inbound or status), with the provider's token
     where it needs one."""
     provider = provider_of(channel.provider)
-    url = f"{public_url.rstrip('/')}/webhooks/{provider.name}/{channel.account_id}/{kind}"
-    return url + provider.callback_query(credentials(channel), channel.account_id)
+    return _bare_url(channel, public_url, kind) + provider.callback_query(credentials(channel), channel.account_id)
 
 
 def credentials(channel: MessagingChannel) -> Credentials:

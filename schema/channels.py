@@ -20,7 +20,10 @@ ChannelProvider = models.ChannelProvider
 class MessagingChannel:
     provider: ChannelProvider = strawberry.field(description="Who carries the account's SMS.")
     sender_number: str = strawberry.field(description="The number replies are sent from (E.164).")
-    configured: bool = strawberry.field(description="Whether credentials are stored (always true for SIMULATED).")
+    configured: bool = strawberry.field(
+        description="Whether credentials are stored and this server's key opens them (always true for SIMULATED); "
+        "false after a change of TEAMINBOX_SECRET_KEY that dropped the old key: connect the channel again."
+    )
     inbound_url: str = strawberry.field(description="Where the provider posts customers' messages.")
     status_url: str = strawberry.field(description="Where the provider posts delivery reports.")
 
