@@ -61,6 +61,7 @@ SEND_LEASE = timedelta(seconds=60)
 REPORT_WAIT = timedelta(minutes=30)
 
 NO_CHANNEL = "NO_CHANNEL"
+RECIPIENT_OPTED_OUT = "RECIPIENT_OPTED_OUT"
 UNCONFIRMED = "UNCONFIRMED"
 GAVE_UP = "GAVE_UP"
 
@@ -106,6 +107,9 @@ class ClaimedSend:
     message: Message
     to_number: str
     channel: MessagingChannel | None
+    # The customer sent STOP after this reply was queued (sendMessage refuses replies to
+    # an opted-out customer; one already waiting in the queue must not go either).
+    opted_out: bool = False
 
 
 async def claim(instance: str, limit: int) -> list[ClaimedSend]:
@@ -134,11 +138,13 @@ async def claim(instance: str, limit: int) -> list[ClaimedSend]:
     jobs = await DeliveryJob.filter(id__in=ids).order_by("id")
     messages = {message.id: message for message in await Message.filter(id__in=[job.message_id for job in jobs])}
     conversations = await Conversation.filter(id__in=[job.conversation_id for job in jobs]).values("id", "contact_id")
-    phones = dict(await Contact.filter(id__in=[c["contact_id"] for c in conversations]).values_list("id", "phone"))
-    phone_of = {c["id"]: phones[c["contact_id"]] for c in conversations}
+    contact_ids = [c["contact_id"] for c in conversations]
+    contacts = {row["id"]: row for row in await Contact.filter(id__in=contact_ids).values("id", "phone", "opted_out")}
+    contact_of = {c["id"]: contacts[c["contact_id"]] for c in conversations}
     channels = {channel.account_id: channel for channel in
                 await MessagingChannel.filter(account_id__in={job.account_id for job in jobs})}
-    return [ClaimedSend(job.id, messages[job.message_id], phone_of[job.conversation_id], channels.get(job.account_id))
+    return [ClaimedSend(job.id, messages[job.message_id], contact_of[job.conversation_id]["phone"],
+                        channels.get(job.account_id), bool(contact_of[job.conversation_id]["opted_out"]))
             for job in jobs]
 
 
@@ -176,7 +182,8 @@ async def record_send(send: ClaimedSend, result: SendResult) -> None:
 
 
 async def fail_unsendable(send: ClaimedSend, code: str, reason: str) -> None:
-    """A claimed job that cannot be sent at all (no channel): FAILED at once, nothing sent."""
+    """A claimed job that cannot be sent at all (no channel, the customer opted out):
+    FAILED at once, nothing sent."""
     async with write_transaction(send.message.account_id) as outbox:
         job = await _locked_job(outbox, send.job_id)
         if job is None or job.state != DeliveryJobState.SENDING:

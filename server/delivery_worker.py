@@ -18,7 +18,7 @@ import httpx
 from models.db import DATABASE_UNAVAILABLE
 from providers.base import OutboundMessage, SendOutcome, SendResult, StatusReport
 from resolvers import channels, delivery
-from resolvers.delivery import NO_CHANNEL, ClaimedSend
+from resolvers.delivery import NO_CHANNEL, RECIPIENT_OPTED_OUT, ClaimedSend
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,11 @@ class DeliveryWorker:
             if send.channel is None:
                 await delivery.fail_unsendable(
                     send, NO_CHANNEL, "No messaging provider is connected: an admin connects one (setMessagingChannel)"
+                )
+                return
+            if send.opted_out:  # STOP arrived while the reply waited in the queue: never send it
+                await delivery.fail_unsendable(
+                    send, RECIPIENT_OPTED_OUT, "The customer opted out (STOP) before this reply was sent"
                 )
                 return
             result = await self._through_provider(send)
