@@ -208,7 +208,9 @@ async def apply_report(account_id: int, report: StatusReport) -> bool:
                      .using_db(outbox.connection).first())
         message = await _locked_message(outbox, message_id)
         now = utcnow()
-        if report.provider_message_id and not message.provider_message_id:
+        if _of_an_earlier_attempt(message, job, report):
+            state = None  # handled (the provider stops repeating it), but it moves nothing
+        elif report.provider_message_id and not message.provider_message_id:
             message.provider_message_id = report.provider_message_id
         if state is not None and job is not None and job.state == DeliveryJobState.AWAITING_REPORT:
             job.state, job.deadline = DeliveryJobState.DONE, None  # it went: the provider says so
@@ -222,6 +224,16 @@ async def apply_report(account_id: int, report: StatusReport) -> bool:
             await _opt_out(outbox, message.conversation_id, now)
     await outbox.publish()
     return True
+
+
+def _of_an_earlier_attempt(message: Message, job: DeliveryJob | None, report: StatusReport) -> bool:
+    """Whether a report, matched by our message id (which every attempt carries), is about
+    an attempt before a retryMessage: it names a provider id other than the reply's now,
+    or any while the retry waits to be handed to the provider. A provider repeating its
+    "undelivered" for the first attempt must not fail the second."""
+    if not report.provider_message_id or report.provider_message_id == message.provider_message_id:
+        return False
+    return message.provider_message_id is not None or (job is not None and job.state == DeliveryJobState.QUEUED)
 
 
 async def expire() -> int:
