@@ -42,8 +42,10 @@ class LiveServer:
 
 
 @asynccontextmanager
-async def running_server(settings: Settings) -> AsyncIterator[LiveServer]:
-    port = free_port()
+async def running_server(settings: Settings, port: int | None = None) -> AsyncIterator[LiveServer]:
+    """`port`: one the caller picked already (free_port()), for settings that name the
+    server's own URL (public_url, the base of providers' callback URLs)."""
+    port = port or free_port()
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, ws="websockets-sansio", lifespan="on", log_level="warning"
     )
