@@ -40,14 +40,18 @@ class MessageDelivery:
     error_code: str | None = strawberry.field(
         description="Why it failed, or why the last try did not go: the provider's code (Twilio's 30003, "
         "MessageMedia's status code), or ours: NO_CHANNEL (no provider connected), UNCONFIRMED (the provider never "
-        "confirmed it: it may or may not have arrived), GAVE_UP (the provider refused to take it, try after try)."
+        "confirmed it: it may or may not have arrived), GAVE_UP (the provider refused to take it, try after try), "
+        "RECIPIENT_OPTED_OUT (the customer sent STOP before it went)."
     )
     error_message: str | None = strawberry.field(description="The same, for a person.")
     updated_at: datetime = strawberry.field(description="When the status last changed.")
     message_id: strawberry.Private[int]
     loaders: strawberry.Private[Loaders]
 
-    @strawberry.field(description="How many times it was handed to the provider.")
+    @strawberry.field(
+        description="How many times it was handed to the provider since it was last queued (retryMessage starts "
+        "the count again)."
+    )
     async def attempts(self) -> int:
         return await self.loaders.delivery_attempts.load(self.message_id)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 from graphql import OperationDefinitionNode, OperationType, parse, validate
 
+from models import DeliveryStatus, Message
 from schema.app import build_schema
 from tests.support.documents import OPERATIONS_DIR, operation
 from tests.support.http import data, gql
@@ -77,6 +78,14 @@ async def _fresh_login(client, s: Scene):
     return {}, await login(client, s.team["bob"].user.email)
 
 
+async def _failed_reply(client, s: Scene):
+    """A reply of bob's that failed (as its delivery worker would have recorded it)."""
+    sent = data(await gql(client, operation("SendMessage"), {"conversationId": s.conversation_id, "body": "Hello"},
+                          token=s.team["bob"].token))["sendMessage"]["message"]
+    await Message.filter(id=int(sent["id"])).update(delivery_status=DeliveryStatus.FAILED, delivery_error_code="30003")
+    return {"messageId": sent["id"]}, s.team["bob"].token
+
+
 # What each document needs to run: its variables and whose token (None: anonymous).
 SETUPS: dict[str, Setup] = {
     "AccountSettings": lambda c, s: _admin(c, s, {}),
@@ -95,9 +104,13 @@ SETUPS: dict[str, Setup] = {
     "Logout": _fresh_login,
     "MarkNotificationsRead": lambda c, s: _bob(c, s, {"all": True}),
     "Notifications": lambda c, s: _bob(c, s, {"unreadOnly": False, "first": 10}),
+    "MessagingChannel": lambda c, s: _admin(c, s, {}),
+    "RetryMessage": _failed_reply,
     "RotateWebhookSecret": lambda c, s: _admin(c, s, {}),
     "SetAccountPlan": lambda c, s: _admin(c, s, {"plan": "ENTERPRISE"}),
     "SendMessage": lambda c, s: _bob(c, s, {"conversationId": s.conversation_id, "body": "On my way"}),
+    "SetMessagingChannel": lambda c, s: _admin(
+        c, s, {"input": {"provider": "SIMULATED", "senderNumber": "+14155550100"}}),
     "SetConversationStatus": lambda c, s: _bob(c, s, {"conversationId": s.conversation_id, "status": "CLOSED"}),
     "SetTyping": lambda c, s: _bob(c, s, {"conversationId": s.conversation_id, "isTyping": True}),
     "TeamMembers": lambda c, s: _admin(c, s, {"includeInactive": True}),
