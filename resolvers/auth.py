@@ -5,11 +5,10 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models import Account, AuditAction, KnownAddress, Session, User
@@ -17,11 +16,10 @@ from resolvers import audit, login_throttle
 from resolvers.errors import DomainError, ErrorCode, is_storable
 from resolvers.outbox import utcnow
 from resolvers.passwords import verify_password
+from resolvers.sql import model_from_row, prefixed_columns
 from resolvers.viewer import Viewer
 from subscriptions.events import ACCESS_CHANGED, ACCESS_REVOKED, BusEvent
 from subscriptions.runtime import publish_events
-
-M = TypeVar("M", bound=Model)
 
 DEFAULT_SESSION_TTL = timedelta(days=30)
 DEFAULT_IDLE_TIMEOUT = timedelta(days=7)
@@ -133,7 +131,7 @@ async def authenticate(token: str | None) -> Viewer | None:
     row = await _session_with_member(token_hash(token))
     if row is None:
         return None
-    user = _model_from(User, row, "u__")
+    user = model_from_row(User, row, "u__")
     now, expires_at = utcnow(), _as_datetime(row["s__expires_at"])
     last_used_at = _as_datetime(row["s__last_seen_at"] or row["s__created_at"])
     if not session_usable(
@@ -142,22 +140,18 @@ async def authenticate(token: str | None) -> Viewer | None:
         return None
     await note_use(row["s__id"], last_used_at, now)
     return Viewer(
-        user=user, account=_model_from(Account, row, "a__"), session_id=row["s__id"], session_expires_at=expires_at
+        user=user, account=model_from_row(Account, row, "a__"), session_id=row["s__id"], session_expires_at=expires_at
     )
 
 
 # Every request and WebSocket authenticates: one hand-written join instead of the ORM's
 # select_related, which cost about a millisecond of Python per request to build and unpack.
-def _columns(model: type[Model], table: str, prefix: str) -> str:
-    return ", ".join(f'{table}."{column}" AS {prefix}{column}' for column in model._meta.db_fields)
-
-
 @cache  # built on first use: the models' column lists are complete only once Tortoise is set up
 def _session_with_member_sql(postgres: bool) -> str:
     return (
         "SELECT s.id AS s__id, s.revoked_at AS s__revoked_at, s.expires_at AS s__expires_at, "
         "s.created_at AS s__created_at, s.last_seen_at AS s__last_seen_at, "
-        f'{_columns(User, "u", "u__")}, {_columns(Account, "a", "a__")} '
+        f'{prefixed_columns(User, "u", "u__")}, {prefixed_columns(Account, "a", "a__")} '
         'FROM session s JOIN "user" u ON u.id = s.user_id JOIN account a ON a.id = u.account_id '
         f"WHERE s.token_hash = {'$1' if postgres else '?'}"
     )
@@ -173,9 +167,6 @@ async def _session_with_member(hashed: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def _model_from(model: type[M], row: dict[str, Any], prefix: str) -> M:
-    # Tortoise's own constructor for fetched rows: converts each column as a query would.
-    return model._init_from_db(**{column: row[prefix + column] for column in model._meta.db_fields})
 
 
 async def current_viewer(viewer: Viewer) -> Viewer | None:
