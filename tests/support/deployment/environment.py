@@ -34,6 +34,10 @@ def instance_env(database_url: str, broadcast_url: str, **settings: object) -> d
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEAMINBOX_")}
     env["TEAMINBOX_DATABASE_URL"] = database_url
     env["TEAMINBOX_BROADCAST_URL"] = broadcast_url
+    # As in the in-process tests (tests/conftest.py): replies are sent only where a test
+    # asks (delivery_worker=1); elsewhere a reply failing for want of a provider would add
+    # its delivery events to every stream a test counts.
+    env["TEAMINBOX_DELIVERY_WORKER"] = "0"
     for name, value in settings.items():
         env[f"TEAMINBOX_{name.upper()}"] = str(value)
     env.setdefault("PYTHONUNBUFFERED", "1")
