@@ -98,3 +98,11 @@ def timestamp(raw: Any, field: str, *, naive_is_utc: bool) -> datetime | None:
         return value.astimezone(UTC)
     except OverflowError:  # the calendar's first or last day, in a zone that leaves it
         raise CallbackError(field, f"{field} is out of range") from None
+
+
+def code_text(raw: Any) -> str | None:
+    """A code or id as text, whether a provider writes it as a number or a string (None
+    for anything else, or blank)."""
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        return None
+    return str(raw).strip() or None

@@ -54,7 +54,7 @@ from providers.base import (
     SendResult,
     StatusReport,
 )
-from providers.forms import json_object, message_id, query, text, timestamp
+from providers.forms import code_text, json_object, message_id, query, text, timestamp
 from providers.transport import DEFAULT_TIMEOUT, Answer, post, refused
 
 API_BASE = "https://api.messagemedia.com"
@@ -112,12 +112,6 @@ def _error(answer: Answer) -> tuple[str | None, str | None]:
     raw_details = data.get("details")
     details = [item for item in raw_details if isinstance(item, str)] if isinstance(raw_details, list) else []
     return None, data["message"] + (": " + "; ".join(details) if details else "")
-
-
-def _code(raw: Any) -> str | None:
-    if isinstance(raw, bool) or not isinstance(raw, int | str):
-        return None
-    return str(raw).strip() or None
 
 
 class MessageMedia:
@@ -181,7 +175,7 @@ class MessageMedia:
         state = STATES.get(status.lower())
         if state is not ReportedState.FAILED:
             return StatusReport(provider_id, our_id, state)
-        code = _code(data.get("error_code"))
+        code = code_text(data.get("error_code"))
         fallback = f"MessageMedia error {code}" if code else f"MessageMedia: {status}"
         readable = ERROR_MESSAGES.get(code or "", fallback)
         return StatusReport(provider_id, our_id, state, error_code=code, error_message=readable,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import replace
-from typing import Any
 
 import httpx
 import orjson
@@ -34,7 +33,7 @@ from providers.base import (
     SendResult,
     StatusReport,
 )
-from providers.forms import json_object, message_id, text, timestamp
+from providers.forms import code_text, json_object, message_id, text, timestamp
 from providers.transport import DEFAULT_TIMEOUT, Answer, post, refused, unsendable
 
 SIGNATURE_HEADER = "x-signature"
@@ -58,13 +57,7 @@ def _error(answer: Answer) -> tuple[str | None, str | None]:
     if not isinstance(data, dict):
         return None, None
     message = data.get("message") or data.get("error")
-    return _code(data.get("code")), message if isinstance(message, str) else None
-
-
-def _code(raw: Any) -> str | None:
-    if isinstance(raw, bool) or not isinstance(raw, int | str):
-        return None
-    return str(raw).strip() or None
+    return code_text(data.get("code")), message if isinstance(message, str) else None
 
 
 class Webhook:
@@ -94,7 +87,7 @@ class Webhook:
             result = refused(answer, "The webhook bridge", _error)
             opted_out = isinstance(data, dict) and data.get("optedOut") is True
             return replace(result, opted_out=True) if opted_out and result.outcome is SendOutcome.REJECTED else result
-        bridge_id = _code(data.get("id")) if isinstance(data, dict) else None
+        bridge_id = code_text(data.get("id")) if isinstance(data, dict) else None
         return SendResult(SendOutcome.ACCEPTED, provider_message_id=bridge_id)
 
     def verify(self, credentials: Credentials, request: CallbackRequest, account_id: int) -> bool:
@@ -114,9 +107,9 @@ class Webhook:
         if state is None:
             raise CallbackError("status", "status must be one of sent, delivered, failed")
         raw_id = data.get("id")
-        if raw_id is not None and _code(raw_id) is None:
+        if raw_id is not None and code_text(raw_id) is None:
             raise CallbackError("id", "id must be a non-empty string")
-        provider_id = _code(raw_id)
+        provider_id = code_text(raw_id)
         our_id = message_id(data.get("messageId"), "messageId")
         if provider_id is None and our_id is None:
             raise CallbackError("messageId", "messageId or id is required")
@@ -125,7 +118,7 @@ class Webhook:
             raise CallbackError("optedOut", "optedOut must be a boolean")
         if state is not ReportedState.FAILED:
             return StatusReport(provider_id, our_id, state)
-        code = _code(data.get("errorCode"))
+        code = code_text(data.get("errorCode"))
         readable = data.get("errorMessage")
         if readable is not None and not isinstance(readable, str):
             raise CallbackError("errorMessage", "errorMessage must be a string")
